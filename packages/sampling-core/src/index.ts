@@ -13,7 +13,19 @@ export {
   RarefySamplingError,
   requireArgument,
 } from './errors.js';
+export type { CholeskyResult } from './linalg.js';
+export {
+  addWeightedOuterProduct,
+  cholesky,
+  choleskyInverse,
+  choleskySolve,
+  multiplyMatrixVector,
+  multiplySquare,
+  symmetrizeFromLower,
+} from './linalg.js';
 export type { DesignMatrix } from './matrix.js';
 export { designMatrix, INTERCEPT_NAME, linearPredictor, logit, selectRows, sigmoid } from './matrix.js';
 export type { Rng } from './rng.js';
 export { createRng, sampleWithoutReplacement, shuffleInPlace } from './rng.js';
+export type { SimulatedData, SimulateRareEventsOptions } from './simulate.js';
+export { simulateRareEvents } from './simulate.js';
