@@ -3,6 +3,9 @@
  * Seeded randomness, samplers and the negative-sampling designs of Rarefy. No runtime dependencies;
  * runs in Node and in browsers.
  */
+
+export type { DesignName, DesignScoreOptions } from './designs.js';
+export { DESIGN_NAMES, designScores, optAMatrix } from './designs.js';
 export type { RarefyErrorCode, RarefyErrorDetails } from './errors.js';
 export {
   isRarefyError,
@@ -25,7 +28,16 @@ export {
 } from './linalg.js';
 export type { DesignMatrix } from './matrix.js';
 export { designMatrix, INTERCEPT_NAME, linearPredictor, logit, selectRows, sigmoid } from './matrix.js';
+export type { PilotDraw, PilotOptions } from './pilot.js';
+export { drawBalancedPilot, PilotReservoir } from './pilot.js';
+export { poissonSample } from './poisson.js';
 export type { Rng } from './rng.js';
 export { createRng, sampleWithoutReplacement, shuffleInPlace } from './rng.js';
+export type { SampleResult } from './sample.js';
+export { logisticDesignScores, sampleWithScores, scoreAndSampleLogistic } from './sample.js';
+export type { ScaleOptions, ScaleSolution } from './scale.js';
+export { keepProbability, solveScale } from './scale.js';
 export type { SimulatedData, SimulateRareEventsOptions } from './simulate.js';
 export { simulateRareEvents } from './simulate.js';
+export type { ClassCounts } from './validate.js';
+export { countClasses, requireBothClasses, validateDesignMatrix } from './validate.js';

@@ -1,0 +1,255 @@
+import { RarefyError, RarefyFitError } from './errors.js';
+import {
+  addWeightedOuterProduct,
+  cholesky,
+  choleskyInverse,
+  multiplySquare,
+  symmetrizeFromLower,
+} from './linalg.js';
+import type { DesignMatrix } from './matrix.js';
+import type { PilotDraw } from './pilot.js';
+
+/** The negative-sampling designs of ALGORITHMS.md A.7. */
+export type DesignName = 'uniform' | 'proportional' | 'optL' | 'optA' | 'LCC';
+
+/**
+ * Every design name, in the order the docs list them.
+ *
+ * @example
+ * ```ts
+ * for (const design of DESIGN_NAMES) console.log(design);
+ * ```
+ */
+export const DESIGN_NAMES: readonly DesignName[] = Object.freeze([
+  'uniform',
+  'proportional',
+  'optL',
+  'optA',
+  'LCC',
+] as const);
+
+/** Options of {@link designScores}. */
+export interface DesignScoreOptions {
+  /** M^-1 (row-major d x d) for `optA`, as from {@link optAMatrix}. */
+  optAInverse?: Float64Array;
+}
+
+function invalidProbability(row: number, value: number): RarefyError {
+  return new RarefyError(
+    'RAREFY_INVALID_ARGUMENT',
+    `pilotProbability: row ${row + 1} (index ${row}) is ${value}, not a probability in [0, 1]`,
+    'pass the pilot model’s population-scale probabilities sigma(eta); check the pilot for NaN',
+    { input: 'pilotProbability', row, value },
+  );
+}
+
+/** Checks and returns M^-1 for optA. */
+export function requireOptAInverse(inverse: Float64Array | undefined, columns: number): Float64Array {
+  if (inverse === undefined || inverse.length !== columns * columns) {
+    throw new RarefyError(
+      'RAREFY_DIMENSION_MISMATCH',
+      `options.optAInverse: ${inverse === undefined ? 'missing' : `${inverse.length} values`}, optA needs a ${columns} x ${columns} matrix`,
+      'pass optAInverse = optAMatrix(xPilot, yPilot, pilotProbability, draw).inverse',
+      { input: 'options.optAInverse', columns },
+    );
+  }
+  return inverse;
+}
+
+/**
+ * The design score s(x) >= 0 of every row (ALGORITHMS.md A.7); a negative's keep probability is then
+ * min(1, c s) before mixing and flooring (see `solveScale`).
+ * - `uniform`: s = 1
+ * - `proportional`: s = p~
+ * - `optL`: s = p~ sqrt(1 - p~) ||x||, the norm including the intercept's 1
+ * - `optA`: s = p~ sqrt(1 - p~) ||M^-1 x||
+ * - `LCC`: s = p~ for every row (a0 = c p~); a positive's a1 = c (1 - p~) is applied in sampling.
+ *
+ * For optL and optA the score is computed as p~ sqrt((1 - p~) ||.||^2) (one square root);
+ * `scoreAndSampleLogistic` uses the same expression, so both give identical numbers.
+ *
+ * @param design - the design
+ * @param pilotProbability - the population-scale pilot probability p~ per row, in [0, 1]
+ * @param x - the design matrix (needed for optL and optA; may be null otherwise)
+ * @param options - `optAInverse` = M^-1 for optA
+ * @param out - optional output array of the same length as `pilotProbability`
+ * @returns the scores (`out` when given)
+ * @example
+ * ```ts
+ * const p = linearPredictor(x, pilotCoefficients).map(sigmoid);
+ * const scores = designScores('optL', p, x);
+ * ```
+ */
+export function designScores(
+  design: DesignName,
+  pilotProbability: Float64Array,
+  x: DesignMatrix | null,
+  options: DesignScoreOptions = {},
+  out?: Float64Array,
+): Float64Array {
+  const n = pilotProbability.length;
+  if (out !== undefined && out.length !== n) {
+    throw new RarefyError(
+      'RAREFY_DIMENSION_MISMATCH',
+      `out: ${out.length} values for ${n} rows`,
+      'pass an output array with one value per row, or none',
+      { input: 'out' },
+    );
+  }
+  const scores = out ?? new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = pilotProbability[i] as number;
+    if (!(p >= 0 && p <= 1)) throw invalidProbability(i, p);
+  }
+  switch (design) {
+    case 'uniform':
+      scores.fill(1);
+      return scores;
+    case 'proportional':
+    case 'LCC':
+      scores.set(pilotProbability);
+      return scores;
+    case 'optL':
+    case 'optA':
+      break;
+    default:
+      throw unknownDesign(design);
+  }
+  if (x === null || x.rows !== n) {
+    throw new RarefyError(
+      'RAREFY_DIMENSION_MISMATCH',
+      `x: ${x === null ? 'missing' : `${x.rows} rows`}, design ${design} needs the design matrix of the ${n} scored rows`,
+      'pass the design matrix whose rows the pilot probabilities belong to',
+      { input: 'x', rows: n },
+    );
+  }
+  const d = x.columns;
+  const data = x.data;
+  if (design === 'optL') {
+    for (let i = 0, offset = 0; i < n; i++, offset += d) {
+      let norm2 = 0;
+      for (let j = 0; j < d; j++) {
+        const value = data[offset + j] as number;
+        norm2 += value * value;
+      }
+      const p = pilotProbability[i] as number;
+      scores[i] = p * Math.sqrt((1 - p) * norm2);
+    }
+    return scores;
+  }
+  const upper = optANormFactor(requireOptAInverse(options.optAInverse, d), d);
+  for (let i = 0, offset = 0; i < n; i++, offset += d) {
+    const norm2 = optANorm2(upper, data, offset, d);
+    const p = pilotProbability[i] as number;
+    scores[i] = p * Math.sqrt((1 - p) * norm2);
+  }
+  return scores;
+}
+
+/**
+ * The upper-triangular factor R with R'R = M^-2, so that ||M^-1 x||^2 = ||R x||^2 costs d(d+1)/2
+ * multiply-adds per row instead of d^2. Computed once per scoring pass.
+ */
+export function optANormFactor(inverse: Float64Array, d: number): Float64Array {
+  const square = multiplySquare(inverse, inverse, d);
+  const { factor, ok } = cholesky(square, d, 0);
+  if (!ok) {
+    throw new RarefyFitError(
+      'RAREFY_RANK_DEFICIENT',
+      'options.optAInverse: M^-1 is singular, so optA scores are undefined',
+      'pass optAInverse = optAMatrix(...).inverse, or use the optL design',
+      { input: 'options.optAInverse' },
+    );
+  }
+  const upper = new Float64Array(d * d);
+  for (let r = 0; r < d; r++) for (let j = r; j < d; j++) upper[r * d + j] = factor[j * d + r] as number;
+  return upper;
+}
+
+/** ||M^-1 x||^2 = ||R x||^2 for the row at `data[offset ..]`, R from {@link optANormFactor}; shared by the scoring and the fused sampler. */
+export function optANorm2(upper: Float64Array, data: Float64Array, offset: number, d: number): number {
+  let norm2 = 0;
+  for (let r = 0, rowStart = 0; r < d; r++, rowStart += d) {
+    let z = 0;
+    for (let j = r; j < d; j++) z += (upper[rowStart + j] as number) * (data[offset + j] as number);
+    norm2 += z * z;
+  }
+  return norm2;
+}
+
+/** The error for a design name that is not one of {@link DESIGN_NAMES}. */
+export function unknownDesign(design: string): RarefyError {
+  return new RarefyError(
+    'RAREFY_INVALID_ARGUMENT',
+    `design: "${design}" is not a design`,
+    `use one of ${DESIGN_NAMES.join(', ')}`,
+    { input: 'design', value: design },
+  );
+}
+
+/**
+ * optA's matrix M, the full-data average of p~(1 - p~) x x' estimated from the pilot rows weighted by
+ * the inverse of their class's pilot sampling rate (ALGORITHMS.md A.7):
+ * M = sum_i w_i p_i (1 - p_i) x_i x_i' / sum_i w_i, w_i = 1 / r0 for a negative and 1 / r1 for a
+ * positive.
+ *
+ * @param xPilot - the pilot rows' design matrix
+ * @param yPilot - the pilot rows' labels (0/1)
+ * @param pilotProbability - the population-scale pilot probability p~ of each pilot row
+ * @param draw - the pilot's class sampling rates r0, r1
+ * @returns M and M^-1, row-major d x d
+ * @throws RarefyFitError `RAREFY_RANK_DEFICIENT` when M is not positive definite
+ * @example
+ * ```ts
+ * const { inverse } = optAMatrix(xPilot, yPilot, pPilot, draw);
+ * const scores = designScores('optA', p, x, { optAInverse: inverse });
+ * ```
+ */
+export function optAMatrix(
+  xPilot: DesignMatrix,
+  yPilot: Uint8Array,
+  pilotProbability: Float64Array,
+  draw: Pick<PilotDraw, 'negativeRate' | 'positiveRate'>,
+): { matrix: Float64Array; inverse: Float64Array } {
+  const n = xPilot.rows;
+  const d = xPilot.columns;
+  if (yPilot.length !== n || pilotProbability.length !== n || xPilot.data.length !== n * d) {
+    throw new RarefyError(
+      'RAREFY_DIMENSION_MISMATCH',
+      `xPilot has ${n} rows, yPilot ${yPilot.length} labels and pilotProbability ${pilotProbability.length} values`,
+      'pass the pilot rows, their labels and their pilot probabilities, one per row',
+      { input: 'yPilot', rows: n },
+    );
+  }
+  const { negativeRate, positiveRate } = draw;
+  if (!(negativeRate > 0 && negativeRate <= 1 && positiveRate > 0 && positiveRate <= 1)) {
+    throw new RarefyError(
+      'RAREFY_INVALID_ARGUMENT',
+      `draw: pilot sampling rates r0 = ${negativeRate}, r1 = ${positiveRate} are not in (0, 1]`,
+      'pass the PilotDraw returned by drawBalancedPilot or PilotReservoir',
+      { input: 'draw' },
+    );
+  }
+  const matrix = new Float64Array(d * d);
+  let totalWeight = 0;
+  for (let i = 0; i < n; i++) {
+    const p = pilotProbability[i] as number;
+    if (!(p >= 0 && p <= 1)) throw invalidProbability(i, p);
+    const weight = 1 / (yPilot[i] === 1 ? positiveRate : negativeRate);
+    totalWeight += weight;
+    addWeightedOuterProduct(matrix, xPilot.data, i, d, weight * p * (1 - p));
+  }
+  symmetrizeFromLower(matrix, d);
+  for (let k = 0; k < d * d; k++) matrix[k] = (matrix[k] as number) / totalWeight;
+  const factorisation = cholesky(matrix, d);
+  if (!factorisation.ok) {
+    const column = xPilot.names[factorisation.failedColumn] ?? `column ${factorisation.failedColumn}`;
+    throw new RarefyFitError(
+      'RAREFY_RANK_DEFICIENT',
+      `xPilot: optA's matrix M = average of p(1 - p) x x' over the ${n} pilot rows is not positive definite (column "${column}" is collinear with the ones before it, or p(1 - p) is 0 on too many rows)`,
+      'drop collinear or constant columns, use a larger pilot, or use design optL, which needs no M',
+      { input: 'xPilot', column, relativeMinPivot: factorisation.relativeMinPivot },
+    );
+  }
+  return { matrix, inverse: choleskyInverse(factorisation.factor, d) };
+}
