@@ -1,0 +1,283 @@
+import {
+  countClasses,
+  createRng,
+  type DesignMatrix,
+  type DesignName,
+  drawBalancedPilot,
+  linearPredictor,
+  logisticDesignScores,
+  optAMatrix,
+  type PilotDraw,
+  RarefyInputError,
+  type Rng,
+  requireArgument,
+  requireBothClasses,
+  type SampleResult,
+  type ScaleSolution,
+  sampleWithScores,
+  selectRows,
+  sigmoid,
+  solveScale,
+  validateDesignMatrix,
+} from '@rarefy/sampling-core';
+import {
+  combinePilotAndSample,
+  type EstimatorName,
+  fitSubsample,
+  pilotInformation,
+  standardErrors,
+  waldIntervals,
+} from './estimators.js';
+import { fitLogistic, type LogisticFit } from './glm.js';
+
+/** The stages of {@link fitRareEvents}, in order, as reported to `onProgress`. */
+export type RecipeStage = 'validate' | 'pilot' | 'score' | 'scale' | 'sample' | 'fit';
+
+/** Options of {@link fitRareEvents}. */
+export interface FitRareEventsOptions {
+  /** Design matrix of the whole population (intercept column first when it has one). */
+  x: DesignMatrix;
+  /** Labels 0/1, one per row of `x`. */
+  y: Uint8Array;
+  /** Sampling design (default `optA`). */
+  design?: DesignName;
+  /** `log-odds` (A.4, the default: the most efficient) or `ipw` (A.5). */
+  estimator?: EstimatorName;
+  /** Rows in the balanced pilot (default 1000: 500 per class). Not used by `uniform`. */
+  pilotSize?: number;
+  /** Expected number of negatives to keep (default: the number of positives). Selects the `exact` scale. */
+  sampleSize?: number;
+  /** Sampling rate r in (0, 1] for the `rate` scale (c = r / mean score). Excludes `sampleSize`. */
+  rate?: number;
+  /** Defensive mixing with the uniform design, in [0, 1) (default 0). */
+  alpha?: number;
+  /** Floor of the negative-keep probability (default 1e-6): keeps offsets finite. */
+  piMin?: number;
+  /** Take a whole class for the pilot when it has fewer rows than asked (default false: error). */
+  takeWholeClass?: boolean;
+  /** Combine pilot and subsample estimates (A.8; default true). */
+  combine?: boolean;
+  /** Seed (default 1) or a generator. */
+  seed?: number | string;
+  rng?: Rng;
+  /** Called when a stage starts. */
+  onProgress?: (stage: RecipeStage) => void;
+}
+
+/** Seconds spent in each stage of the recipe. */
+export interface RecipeTimings {
+  readonly validate: number;
+  readonly pilot: number;
+  readonly score: number;
+  readonly scale: number;
+  readonly sample: number;
+  readonly fit: number;
+  readonly total: number;
+}
+
+/** The result of {@link fitRareEvents}. */
+export interface RareEventsFit {
+  readonly design: DesignName;
+  readonly estimator: EstimatorName;
+  /** Coefficient names, `(Intercept)` first when the matrix has an intercept. */
+  readonly names: readonly string[];
+  /** The reported estimate: the pilot and subsample combination (A.8), or the subsample alone. */
+  readonly coefficients: Float64Array;
+  readonly standardErrors: Float64Array;
+  /** Sandwich covariance of `coefficients`, row-major d x d. */
+  readonly covariance: Float64Array;
+  /** Wald 95% intervals. */
+  readonly lower: Float64Array;
+  readonly upper: Float64Array;
+  /** The second-stage estimate alone, with its own sandwich covariance. */
+  readonly subsample: {
+    readonly coefficients: Float64Array;
+    readonly standardErrors: Float64Array;
+    readonly covariance: Float64Array;
+    readonly iterations: number;
+  };
+  /** The pilot: its draw and its corrected coefficients (null for `uniform`, which needs none). */
+  readonly pilot: { readonly draw: PilotDraw; readonly coefficients: Float64Array } | null;
+  /** The kept rows with `pi`, `offset` and `weight`. */
+  readonly sample: SampleResult;
+  /** The scale solution (c, expected sizes, rows at the cap and the floor). */
+  readonly scale: ScaleSolution;
+  /** Population class counts. */
+  readonly population: { readonly rows: number; readonly positives: number; readonly negatives: number };
+  readonly timings: RecipeTimings;
+}
+
+const now = (): number => performance.now() / 1000;
+
+/**
+ * The whole rare-events recipe in one call: validate, draw a balanced pilot and fit it (intercept
+ * corrected by log(r1/r0)), score every row, solve the scale, Poisson-sample the negatives, fit the
+ * corrected estimator on the sample, and combine it with the pilot (ALGORITHMS.md A.4-A.8).
+ *
+ * @param options - data, design, estimator, sizes and seed
+ * @returns coefficients with sandwich standard errors and 95% intervals, the subsample estimate,
+ *   the sample (rows, pi, offset, weight), realised and expected sizes, and per-stage timings
+ * @example
+ * ```ts
+ * import { simulateRareEvents } from '@rarefy/sampling-core';
+ * import { fitRareEvents } from '@rarefy/correction';
+ *
+ * const { x, y } = simulateRareEvents({ rows: 100_000, seed: 1 });
+ * const fit = fitRareEvents({ x, y, design: 'optA', estimator: 'log-odds', pilotSize: 200, sampleSize: 1000, seed: 1 });
+ * console.log(fit.names, fit.coefficients, fit.standardErrors, fit.sample.negatives);
+ * ```
+ */
+export function fitRareEvents(options: FitRareEventsOptions): RareEventsFit {
+  const started = now();
+  const { x, y } = options;
+  const design = options.design ?? 'optA';
+  const estimator = options.estimator ?? 'log-odds';
+  const rng = options.rng ?? createRng(options.seed ?? 1);
+  const progress = options.onProgress ?? (() => {});
+  const d = x.columns;
+
+  progress('validate');
+  // The scoring pass checks every value for finiteness on its way (naming the row and column); only
+  // `uniform`, which scores nothing, needs the separate full pass.
+  validateDesignMatrix(x, 'x', { finite: design === 'uniform' });
+  if (y.length !== x.rows) {
+    throw new RarefyInputError(
+      'RAREFY_DIMENSION_MISMATCH',
+      `y: ${y.length} labels for ${x.rows} rows of x`,
+      'pass exactly one label per row',
+      { input: 'y' },
+    );
+  }
+  const counts = countClasses(y, 'y');
+  requireBothClasses(counts, 'y');
+  requireArgument(
+    options.sampleSize === undefined || options.rate === undefined,
+    'sampleSize',
+    'both sampleSize and rate were given',
+    'give sampleSize (exact scale) or rate (rate scale), not both',
+  );
+  const t1 = now();
+
+  // Pilot (A.6): a balanced case-control draw, an unweighted fit, the intercept corrected.
+  progress('pilot');
+  let pilot: RareEventsFit['pilot'] = null;
+  let pilotFit: LogisticFit | null = null;
+  let pilotX: DesignMatrix | null = null;
+  let pilotY: Uint8Array | null = null;
+  if (design !== 'uniform') {
+    const draw = drawBalancedPilot(y, options.pilotSize ?? 1000, rng, {
+      takeWholeClass: options.takeWholeClass ?? false,
+    });
+    pilotX = selectRows(x, draw.rows);
+    // A non-finite pilot row would fail the pilot fit under a pilot-relative row number: report it
+    // against the whole data instead.
+    if (!pilotX.data.every(Number.isFinite)) validateDesignMatrix(x, 'x');
+    pilotY = new Uint8Array(draw.rows.length);
+    for (let k = 0; k < draw.rows.length; k++) pilotY[k] = y[draw.rows[k] as number] as number;
+    if (x.intercept) {
+      pilotFit = fitLogistic(pilotX, pilotY, { input: 'pilot' });
+      const corrected = Float64Array.from(pilotFit.coefficients);
+      corrected[0] = (corrected[0] as number) - draw.logOddsShift;
+      pilot = { draw, coefficients: corrected };
+    } else {
+      // Without an intercept the shift enters as a constant offset on every pilot row.
+      const offset = new Float64Array(draw.rows.length).fill(draw.logOddsShift);
+      pilotFit = fitLogistic(pilotX, pilotY, { input: 'pilot', offset });
+      pilot = { draw, coefficients: Float64Array.from(pilotFit.coefficients) };
+    }
+  }
+  const t2 = now();
+
+  // Score every row with the population-scale pilot probability, then the design's score.
+  progress('score');
+  let scores: Float64Array;
+  if (pilot === null) {
+    scores = new Float64Array(x.rows).fill(1);
+  } else {
+    let optAInverse: Float64Array | undefined;
+    if (design === 'optA' && pilotX !== null && pilotY !== null) {
+      const pilotProbability = linearPredictor(pilotX, pilot.coefficients);
+      for (let i = 0; i < pilotProbability.length; i++)
+        pilotProbability[i] = sigmoid(pilotProbability[i] as number);
+      optAInverse = optAMatrix(pilotX, pilotY, pilotProbability, pilot.draw).inverse;
+    }
+    scores = logisticDesignScores(x, pilot.coefficients, design, { optAInverse });
+  }
+  const t3 = now();
+
+  progress('scale');
+  const scale = solveScale(design, scores, y, {
+    method: options.rate !== undefined ? 'rate' : 'exact',
+    sampleSize: options.rate !== undefined ? undefined : (options.sampleSize ?? counts.positives),
+    rate: options.rate,
+    alpha: options.alpha ?? 0,
+    piMin: options.piMin ?? 1e-6,
+  });
+  const t4 = now();
+
+  progress('sample');
+  const sample = sampleWithScores(design, scores, y, scale, rng);
+  const t5 = now();
+
+  // Second stage on the kept rows (A.4 started at the corrected pilot; A.5 started at 0), then A.8.
+  progress('fit');
+  const sampleX = selectRows(x, sample.rows);
+  const subsample = fitSubsample(
+    estimator,
+    sampleX,
+    sample.labels,
+    { offset: sample.offset, weight: sample.weight },
+    { start: estimator === 'log-odds' && pilot !== null ? pilot.coefficients : undefined },
+  );
+  let coefficients = subsample.coefficients;
+  let covariance = subsample.covariance;
+  if (
+    (options.combine ?? true) &&
+    pilot !== null &&
+    pilotFit !== null &&
+    pilotX !== null &&
+    pilotY !== null
+  ) {
+    const pilotMatrices = pilotInformation(pilotX, pilotY, pilotFit.fitted);
+    const combined = combinePilotAndSample(
+      { coefficients: pilot.coefficients, information: pilotMatrices.information, meat: pilotMatrices.meat },
+      subsample,
+      d,
+    );
+    coefficients = combined.coefficients;
+    covariance = combined.covariance;
+  }
+  const errors = standardErrors(covariance, d);
+  const intervals = waldIntervals(coefficients, errors);
+  const t6 = now();
+
+  return {
+    design,
+    estimator,
+    names: x.names,
+    coefficients,
+    standardErrors: errors,
+    covariance,
+    lower: intervals.lower,
+    upper: intervals.upper,
+    subsample: {
+      coefficients: subsample.coefficients,
+      standardErrors: standardErrors(subsample.covariance, d),
+      covariance: subsample.covariance,
+      iterations: subsample.fit.iterations,
+    },
+    pilot,
+    sample,
+    scale,
+    population: { rows: x.rows, positives: counts.positives, negatives: counts.negatives },
+    timings: {
+      validate: t1 - started,
+      pilot: t2 - t1,
+      score: t3 - t2,
+      scale: t4 - t3,
+      sample: t5 - t4,
+      fit: t6 - t5,
+      total: t6 - started,
+    },
+  };
+}
