@@ -1,0 +1,114 @@
+/**
+ * Benchmark of readCsvMatrix on the A.10 data set (1e6 rows, header y,x1..x6, shortest round-trip
+ * doubles), against a baseline measured in the same run: reading the same bytes in the same
+ * chunks without parsing them. Run with `pnpm bench` in packages/data-io.
+ */
+import { open, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { markdownTable, measure, writeResult } from '@rarefy/bench';
+import { simulateRareEvents } from '@rarefy/sampling-core';
+import { readCsvMatrix, writeCsvFile } from '../src/node.js';
+
+const ROWS = 1_000_000;
+const SEED = 1;
+const CHUNK_BYTES = 4 << 20;
+const path = join(tmpdir(), `rarefy-a10-${ROWS}-seed${SEED}.csv`);
+
+async function ensureFile(): Promise<void> {
+  const exists = await stat(path).then(
+    (info) => info.isFile() && info.size > 0,
+    () => false,
+  );
+  if (exists) return;
+  console.error(`generating ${path} ...`);
+  const data = simulateRareEvents({ rows: ROWS, seed: SEED });
+  const { x } = data;
+  const columns: Array<{ name: string; values: ArrayLike<number> }> = [{ name: 'y', values: data.y }];
+  for (let j = 1; j < x.columns; j++) {
+    const values = new Float64Array(x.rows);
+    for (let i = 0; i < x.rows; i++) values[i] = x.data[i * x.columns + j] as number;
+    columns.push({ name: x.names[j] as string, values });
+  }
+  await writeCsvFile(path, columns);
+}
+
+/**
+ * The baseline: read every byte in CHUNK_BYTES pieces, touching nothing. With `touch`, also sum
+ * every byte in a tight loop: the cost of merely visiting the bytes in JavaScript.
+ */
+async function readBytes(touch: boolean): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = new Uint8Array(CHUNK_BYTES);
+    let total = 0;
+    let checksum = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, total);
+      if (bytesRead === 0) return total + checksum;
+      if (touch) for (let i = 0; i < bytesRead; i++) checksum += buffer[i] as number;
+      total += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+await ensureFile();
+const bytes = (await stat(path)).size;
+const megabytes = bytes / 1e6;
+let rows = 0;
+const parse = await measure(
+  async () => {
+    rows = (await readCsvMatrix(path, { label: 'y' })).rows;
+  },
+  { repeats: 5, warmup: 1 },
+);
+const baseline = await measure(() => readBytes(false), { repeats: 5, warmup: 1 });
+const touched = await measure(() => readBytes(true), { repeats: 5, warmup: 1 });
+if (rows !== ROWS) throw new Error(`expected ${ROWS} rows, parsed ${rows}`);
+
+const result = {
+  file: path,
+  rows: ROWS,
+  bytes,
+  parseSeconds: parse.median,
+  parseRowsPerSecond: ROWS / parse.median,
+  parseMegabytesPerSecond: megabytes / parse.median,
+  baselineSeconds: baseline.median,
+  baselineMegabytesPerSecond: megabytes / baseline.median,
+  parseOverBaseline: parse.median / baseline.median,
+  touchSeconds: touched.median,
+  parseOverTouch: parse.median / touched.median,
+  parseTimings: parse.seconds,
+  baselineTimings: baseline.seconds,
+  touchTimings: touched.seconds,
+};
+console.log(
+  markdownTable([
+    {
+      case: 'readCsvMatrix',
+      seconds: parse.median,
+      'rows/s': Math.round(ROWS / parse.median),
+      'MB/s': megabytes / parse.median,
+    },
+    {
+      case: 'read bytes only (baseline)',
+      seconds: baseline.median,
+      'rows/s': Math.round(ROWS / baseline.median),
+      'MB/s': megabytes / baseline.median,
+    },
+    {
+      case: 'read + visit every byte',
+      seconds: touched.median,
+      'rows/s': Math.round(ROWS / touched.median),
+      'MB/s': megabytes / touched.median,
+    },
+  ]),
+);
+console.log(
+  `parse / read: ${result.parseOverBaseline.toFixed(1)}, parse / visit: ${result.parseOverTouch.toFixed(2)} (${megabytes.toFixed(1)} MB)`,
+);
+const packageDirectory = join(dirname(fileURLToPath(import.meta.url)), '..');
+console.log(`wrote ${writeResult(packageDirectory, 'read-csv-matrix', result)}`);
