@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-import './index.js';
+import { run } from './run.js';
+
+process.exitCode = await run(process.argv);
