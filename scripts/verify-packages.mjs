@@ -15,7 +15,10 @@ const workspaces = ['packages', 'apps'].flatMap((folder) =>
     .map((entry) => join(root, folder, entry.name)),
 );
 const publishable = workspaces
-  .map((directory) => ({ directory, manifest: JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) }))
+  .map((directory) => ({
+    directory,
+    manifest: JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')),
+  }))
   .filter(({ manifest }) => !manifest.private);
 
 const work = mkdtempSync(join(tmpdir(), 'rarefy-verify-'));
@@ -31,7 +34,10 @@ try {
   }
   const project = join(work, 'consumer');
   run('mkdir', ['-p', project], work);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+  );
   run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs], project);
   const checks = publishable.map(({ manifest }) => {
     const subpaths = Object.keys(manifest.exports ?? {}).filter((key) => key !== './package.json');
