@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
+import { registerFit } from './commands/fit.js';
+import { registerQuickstart } from './commands/quickstart.js';
 import { registerSimulate } from './commands/simulate.js';
 import type { Io } from './io.js';
 
@@ -41,6 +43,8 @@ export function createProgram(io: Io): Command {
       getOutHelpWidth: () => io.stdout.columns ?? 80,
     });
   const context: CommandContext = { io };
+  registerQuickstart(program, context);
+  registerFit(program, context);
   registerSimulate(program, context);
   return program;
 }

@@ -1,0 +1,176 @@
+import { resolve } from 'node:path';
+import { fitRareEvents, type RareEventsFit } from '@rarefy/correction';
+import { readCsvMatrix } from '@rarefy/data-io/node';
+import type { Command } from 'commander';
+import { formatDuration, formatNumber, formatTable } from '../format.js';
+import { printJson, printLine } from '../io.js';
+import type { CommandContext } from '../program.js';
+import { createProgress } from '../progress.js';
+import { addRecipeOptions, byName, type RecipeCliOptions } from './shared.js';
+
+/** The options of `rarefy fit`, as commander parses them. */
+export interface FitOptions extends RecipeCliOptions {
+  data: string;
+  label: string;
+  json?: boolean;
+}
+
+/**
+ * What `rarefy fit --json` prints: one object. `coefficients`, `standardErrors`, `sample` and
+ * `seconds` are the contract scripts rely on; the rest is extra detail.
+ */
+export interface FitResult {
+  /** Coefficients keyed by name, `(Intercept)` first. */
+  coefficients: Record<string, number>;
+  /** Sandwich standard errors keyed by name. */
+  standardErrors: Record<string, number>;
+  /** Realised numbers of kept rows by class. */
+  sample: { positives: number; negatives: number };
+  /** Wall-clock seconds, reading the file included. */
+  seconds: number;
+  design: string;
+  estimator: string;
+  /** Wald 95% intervals keyed by name. */
+  lower: Record<string, number>;
+  upper: Record<string, number>;
+  /** The rows read and their class balance. */
+  population: { rows: number; positives: number; negatives: number };
+  /** Expected sizes and the solved scale. */
+  expected: { negatives: number; positives: number };
+  scale: { method: string; value: number; atCap: number; atFloor: number };
+  /** Seconds spent reading and in each stage of the recipe. */
+  timings: Record<string, number>;
+}
+
+/** Builds the JSON result from a fit (shared by `fit` and tests). */
+export function fitResult(fit: RareEventsFit, readSeconds: number, seconds: number): FitResult {
+  return {
+    coefficients: byName(fit.names, fit.coefficients),
+    standardErrors: byName(fit.names, fit.standardErrors),
+    sample: { positives: fit.sample.positives, negatives: fit.sample.negatives },
+    seconds,
+    design: fit.design,
+    estimator: fit.estimator,
+    lower: byName(fit.names, fit.lower),
+    upper: byName(fit.names, fit.upper),
+    population: { ...fit.population },
+    expected: { negatives: fit.scale.expectedNegatives, positives: fit.scale.expectedPositives },
+    scale: {
+      method: fit.scale.method,
+      value: fit.scale.scale,
+      atCap: fit.scale.atCap,
+      atFloor: fit.scale.atFloor,
+    },
+    timings: { read: readSeconds, ...fit.timings },
+  };
+}
+
+/**
+ * Reads a CSV file, runs the whole recipe on it and returns the fit.
+ *
+ * @param options - file, label column and the sampling options
+ * @param context - the command's Io
+ * @returns the JSON-ready result
+ * @example
+ * ```ts
+ * const result = await fit({ data: 'a10.csv', label: 'y', design: 'optA', estimator: 'log-odds',
+ *   pilotSize: 1000, alpha: 0, piMin: 1e-6, seed: 1 }, { io: processIo() });
+ * ```
+ */
+export async function fit(options: FitOptions, context: CommandContext): Promise<FitResult> {
+  const { io } = context;
+  const started = io.now();
+  const path = resolve(options.data);
+  const reading = createProgress({ label: `reading ${options.data}`, json: options.json, stream: io.stderr });
+  let data: Awaited<ReturnType<typeof readCsvMatrix>>;
+  try {
+    data = await readCsvMatrix(path, {
+      label: options.label,
+      onProgress: ({ rows }) => reading.update(rows, 'rows'),
+    });
+  } finally {
+    reading.stop();
+  }
+  const readSeconds = (io.now() - started) / 1000;
+  const stages = createProgress({ label: 'fitting', json: options.json, stream: io.stderr });
+  let result: RareEventsFit;
+  try {
+    result = fitRareEvents({
+      x: data.x,
+      y: data.y,
+      design: options.design,
+      estimator: options.estimator,
+      pilotSize: options.pilotSize,
+      ...(options.sampleSize === undefined ? {} : { sampleSize: options.sampleSize }),
+      ...(options.rate === undefined ? {} : { rate: options.rate }),
+      alpha: options.alpha,
+      piMin: options.piMin,
+      takeWholeClass: options.takeWholeClass ?? false,
+      seed: options.seed,
+      onProgress: (stage) => stages.update(0, stage),
+    });
+  } finally {
+    stages.stop();
+  }
+  return fitResult(result, readSeconds, (io.now() - started) / 1000);
+}
+
+/** Prints a fit for people: the coefficient table, the sample and the time taken. */
+function printFit(context: CommandContext, options: FitOptions, result: FitResult): void {
+  const names = Object.keys(result.coefficients);
+  const rows = names.map((name) => ({
+    term: name,
+    estimate: result.coefficients[name],
+    'std. error': result.standardErrors[name],
+    z: (result.coefficients[name] as number) / (result.standardErrors[name] as number),
+    '95% interval': `[${formatNumber(result.lower[name] as number)}, ${formatNumber(result.upper[name] as number)}]`,
+  }));
+  const { population, sample, expected } = result;
+  printLine(
+    context.io,
+    [
+      `${options.data}: ${population.rows.toLocaleString('en-US')} rows, ${population.positives.toLocaleString('en-US')} positives ` +
+        `(${formatNumber((100 * population.positives) / population.rows, 3)}%)`,
+      `design ${result.design}, ${result.estimator} estimator: kept ${sample.positives.toLocaleString('en-US')} positives and ` +
+        `${sample.negatives.toLocaleString('en-US')} negatives (expected ${formatNumber(expected.negatives, 6)}), seed ${options.seed}`,
+      '',
+      formatTable(rows, { columns: ['term', 'estimate', 'std. error', 'z', '95% interval'] }),
+      '',
+      `coefficients are population-scale log odds (predict with sigmoid(x'beta), no offset); ` +
+        `${formatDuration(result.seconds)} in all (reading ${formatDuration(result.timings.read as number)})`,
+    ].join('\n'),
+  );
+}
+
+/**
+ * Adds `rarefy fit` to the program.
+ *
+ * @param program - the `rarefy` program
+ * @param context - the Io the command prints to
+ * @returns the subcommand
+ * @example
+ * ```ts
+ * registerFit(program, context);
+ * ```
+ */
+export function registerFit(program: Command, context: CommandContext): Command {
+  const command = program
+    .command('fit')
+    .description(
+      'Fit a logistic regression to a CSV file by sampling the negatives with a pilot and correcting the ' +
+        'log odds: every numeric column but the label is a feature, and an intercept is added.',
+    )
+    .requiredOption('--data <file.csv>', 'the CSV file (header row; numeric columns)')
+    .requiredOption('--label <column>', 'the 0/1 label column');
+  addRecipeOptions(command, { design: 'optA' });
+  return command
+    .option(
+      '--json',
+      'print one JSON object (coefficients, standardErrors, sample, seconds, ...) and nothing else on stdout',
+    )
+    .action(async (options: FitOptions) => {
+      const result = await fit(options, context);
+      if (options.json) printJson(context.io, result);
+      else printFit(context, options, result);
+    });
+}
