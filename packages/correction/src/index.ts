@@ -5,6 +5,13 @@
  * covariances; pilot/sample combination; recalibration; R `ssp.relogit` compatibility; calibration
  * metrics. No runtime dependencies beyond `@rarefy/sampling-core`; runs in Node and in browsers.
  */
+
+export type {
+  CompareDesignsOptions,
+  DesignComparison,
+  DesignComparisonRow,
+} from './compare.js';
+export { compareDesigns } from './compare.js';
 export type {
   EstimateWithInformation,
   EstimatorName,
@@ -27,6 +34,8 @@ export { fitLogistic } from './glm.js';
 export type { CalibrationReport, ReliabilityBin } from './metrics.js';
 export { calibrationReport, wilsonInterval } from './metrics.js';
 export { normalCdf, normalQuantile } from './normal.js';
+export type { FitRareEventsOptions, RareEventsFit, RecipeStage, RecipeTimings } from './recipe.js';
+export { fitRareEvents } from './recipe.js';
 export type {
   ReferenceCriterion,
   ReferenceInput,

@@ -1,4 +1,5 @@
 import {
+  addWeightedOuterProduct,
   countClasses,
   createRng,
   type DesignMatrix,
@@ -18,6 +19,7 @@ import {
   selectRows,
   sigmoid,
   solveScale,
+  symmetrizeFromLower,
   validateDesignMatrix,
 } from '@rarefy/sampling-core';
 import {
@@ -84,7 +86,12 @@ export interface RareEventsFit {
   /** The reported estimate: the pilot and subsample combination (A.8), or the subsample alone. */
   readonly coefficients: Float64Array;
   readonly standardErrors: Float64Array;
-  /** Sandwich covariance of `coefficients`, row-major d x d. */
+  /**
+   * Sandwich covariance of `coefficients`, row-major d x d. For the combination it is
+   * (I_p + I_s)^-1 (B_p + B_s + 2C) (I_p + I_s)^-1, where C = sum over the rows the pilot and the
+   * sample share (every pilot positive) of (y - p_pilot)(w (y - mu)) x x'; without C the intervals
+   * under-cover (about 92% for 95%) whenever the pilot holds a sizeable share of the positives.
+   */
   readonly covariance: Float64Array;
   /** Wald 95% intervals. */
   readonly lower: Float64Array;
@@ -105,6 +112,36 @@ export interface RareEventsFit {
   /** Population class counts. */
   readonly population: { readonly rows: number; readonly positives: number; readonly negatives: number };
   readonly timings: RecipeTimings;
+}
+
+/**
+ * C = sum over rows both in the pilot and in the sample of (y - p_pilot)(w (y - mu_sample)) x x': the
+ * covariance of the pilot's and the sample's score contributions on the rows they share (w = 1 for
+ * the log-odds estimator, the IPW weight otherwise). Symmetric, row-major d x d.
+ */
+function sharedRowsCrossMeat(
+  x: DesignMatrix,
+  pilotRows: Int32Array,
+  pilotLabels: Uint8Array,
+  pilotFitted: Float64Array,
+  sample: SampleResult,
+  sampleFitted: Float64Array,
+  estimator: EstimatorName,
+): Float64Array {
+  const d = x.columns;
+  const cross = new Float64Array(d * d);
+  const pilotIndex = new Map<number, number>();
+  for (let k = 0; k < pilotRows.length; k++) pilotIndex.set(pilotRows[k] as number, k);
+  for (let k = 0; k < sample.rows.length; k++) {
+    const row = sample.rows[k] as number;
+    const p = pilotIndex.get(row);
+    if (p === undefined) continue;
+    const label = pilotLabels[p] as number;
+    const w = estimator === 'ipw' ? (sample.weight[k] as number) : 1;
+    const product = (label - (pilotFitted[p] as number)) * w * (label - (sampleFitted[k] as number));
+    addWeightedOuterProduct(cross, x.data, row, d, product);
+  }
+  return symmetrizeFromLower(cross, d);
 }
 
 const now = (): number => performance.now() / 1000;
@@ -239,8 +276,21 @@ export function fitRareEvents(options: FitRareEventsOptions): RareEventsFit {
     pilotY !== null
   ) {
     const pilotMatrices = pilotInformation(pilotX, pilotY, pilotFit.fitted);
+    // The pilot's rows are not independent of the sample's: every pilot positive is kept again (and
+    // a pilot negative may be). The score of the combination is U_p + U_s, whose variance is
+    // B_p + B_s + 2C with C the shared rows' cross products; leaving C out understates the variance.
+    const cross = sharedRowsCrossMeat(
+      x,
+      pilot.draw.rows,
+      pilotY,
+      pilotFit.fitted,
+      sample,
+      subsample.fit.fitted,
+      estimator,
+    );
+    const pilotMeat = Float64Array.from(pilotMatrices.meat, (value, k) => value + 2 * (cross[k] as number));
     const combined = combinePilotAndSample(
-      { coefficients: pilot.coefficients, information: pilotMatrices.information, meat: pilotMatrices.meat },
+      { coefficients: pilot.coefficients, information: pilotMatrices.information, meat: pilotMeat },
       subsample,
       d,
     );
