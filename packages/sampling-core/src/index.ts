@@ -4,6 +4,8 @@
  * runs in Node and in browsers.
  */
 
+export type { ColumnBatch, ColumnData, ColumnSchema, ColumnType, DictionaryColumn, Pilot } from './batch.js';
+export { batchDesignMatrix } from './batch.js';
 export type { DesignName, DesignScoreOptions } from './designs.js';
 export { DESIGN_NAMES, designScores, optAMatrix } from './designs.js';
 export type { RarefyErrorCode, RarefyErrorDetails } from './errors.js';

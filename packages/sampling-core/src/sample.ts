@@ -42,8 +42,11 @@ export interface SampleResult {
   readonly atFloor: number;
 }
 
-/** Kept rows with a0 and a1, grown by doubling; the columns are derived after the pass. */
-class KeptRows {
+/**
+ * Kept rows with a0 and a1, grown by doubling; the columns are derived after the pass.
+ * @internal Not re-exported from index.ts; shared with the `./node` block passes.
+ */
+export class KeptRows {
   rows: Int32Array;
   negativeKeep: Float64Array;
   positiveKeep: Float64Array;
@@ -77,15 +80,21 @@ class KeptRows {
   }
 }
 
-/** Counters accumulated by a sampling pass. */
-interface PassTotals {
+/** Counters accumulated by a sampling pass. @internal */
+export interface PassTotals {
   expectedNegatives: number;
   expectedPositives: number;
   atCap: number;
   atFloor: number;
 }
 
-function finishSample(kept: KeptRows, labels: Uint8Array, lcc: boolean, totals: PassTotals): SampleResult {
+/** The SampleResult columns of kept rows (offset, weight, labels) and the pass totals. @internal */
+export function finishSample(
+  kept: KeptRows,
+  labels: Uint8Array,
+  lcc: boolean,
+  totals: PassTotals,
+): SampleResult {
   const m = kept.length;
   const rows = kept.rows.slice(0, m);
   const pi = kept.negativeKeep.slice(0, m);
@@ -122,7 +131,8 @@ function finishSample(kept: KeptRows, labels: Uint8Array, lcc: boolean, totals: 
   };
 }
 
-function requireSolution(solution: ScaleSolution): void {
+/** Throws unless `solution` is a solved scale with a valid piMin. @internal */
+export function requireSolution(solution: ScaleSolution): void {
   const { scale, uniformRate, alpha, piMin } = solution;
   if (!(scale >= 0 && scale < Number.POSITIVE_INFINITY && uniformRate >= 0 && alpha >= 0 && alpha < 1)) {
     throw new RarefyError(
@@ -150,13 +160,15 @@ function expectedKept(solution: ScaleSolution, rows: number): number {
 /**
  * The Poisson sampling pass over scores, resumable over chunks of rows: the one place where keep
  * probabilities, the keep decision and the cap/floor counts are computed.
+ * @internal Not re-exported from index.ts; shared with the `./node` block passes.
  */
-class PoissonPass {
+export class PoissonPass {
   private readonly lcc: boolean;
   private readonly multiplier: number;
   private readonly base: number;
   private readonly piMin: number;
-  private readonly kept: KeptRows;
+  /** The rows kept so far, in the order they were offered. */
+  readonly kept: KeptRows;
   private readonly totals: PassTotals = { expectedNegatives: 0, expectedPositives: 0, atCap: 0, atFloor: 0 };
 
   constructor(design: DesignName, solution: ScaleSolution, rows: number) {
@@ -214,6 +226,13 @@ class PoissonPass {
     Object.assign(totals, { expectedNegatives, expectedPositives, atCap, atFloor });
   }
 
+  /** The totals accumulated since the last call (or the start), and resets them to zero. */
+  takeTotals(): PassTotals {
+    const taken = { ...this.totals };
+    Object.assign(this.totals, { expectedNegatives: 0, expectedPositives: 0, atCap: 0, atFloor: 0 });
+    return taken;
+  }
+
   finish(labels: Uint8Array): SampleResult {
     return finishSample(this.kept, labels, this.lcc, this.totals);
   }
@@ -266,8 +285,8 @@ const PROPORTIONAL = 1; // also LCC: s = p~
 const OPT_L = 2;
 const OPT_A = 3;
 
-/** What the logistic scoring kernel needs, prepared once per pass. */
-interface LogisticScorer {
+/** What the logistic scoring kernel needs, prepared once per pass. @internal */
+export interface LogisticScorer {
   readonly code: number;
   readonly x: DesignMatrix;
   readonly coefficients: Float64Array;
@@ -275,7 +294,8 @@ interface LogisticScorer {
   readonly optAFactor: Float64Array;
 }
 
-function logisticScorer(
+/** Validates the inputs of a logistic scoring pass and prepares its kernel. @internal */
+export function logisticScorer(
   x: DesignMatrix,
   pilotCoefficients: Float64Array,
   design: DesignName,
@@ -323,8 +343,9 @@ function logisticScorer(
  * The scoring kernel (ALGORITHMS.md A.11): for rows start .. end - 1, eta = x'beta, p~ = sigma(eta)
  * and the design score, written to out[outOffset ..]; no per-row allocation, the 7-column case
  * unrolled. A non-finite row raises RAREFY_NON_FINITE naming the row and column.
+ * @internal Not re-exported from index.ts; shared with the `./node` block passes.
  */
-function scoreRows(
+export function scoreRows(
   scorer: LogisticScorer,
   start: number,
   end: number,
@@ -461,8 +482,8 @@ export function logisticDesignScores(
   return scores;
 }
 
-/** Rows scored per chunk of the fused pass: the scratch scores stay in cache. */
-const CHUNK_ROWS = 4096;
+/** Rows scored per chunk of the fused pass: the scratch scores stay in cache. @internal */
+export const CHUNK_ROWS = 4096;
 
 /**
  * The fused score-and-sample pass for a logistic pilot at a known scale (ALGORITHMS.md A.11): it
