@@ -1,4 +1,10 @@
-import { cholesky, type DesignMatrix, RarefyFitError, RarefyInputError } from '@rarefy/sampling-core';
+import {
+  cholesky,
+  choleskySolve,
+  type DesignMatrix,
+  RarefyFitError,
+  RarefyInputError,
+} from '@rarefy/sampling-core';
 import { checkLabels, checkRowValues, requireLength } from './validate.js';
 
 /** Options of {@link fitLogistic}. */
@@ -168,34 +174,17 @@ export function solveSymmetricSystem(lower: Float64Array, b: Float64Array, d: nu
     const column = factorisation.failedColumn;
     // Column `column` is (nearly) a combination of columns 0..column-1, whose leading block factored
     // fine: solve L L' c = A[0:column, column] with that block to see which of them take part.
-    const c = new Float64Array(column);
-    for (let i = 0; i < column; i++) {
-      let sum = scaled[i * d + column] as number;
-      for (let k = 0; k < i; k++) sum -= (factor[i * d + k] as number) * (c[k] as number);
-      c[i] = sum / (factor[i * d + i] as number);
-    }
-    for (let i = column - 1; i >= 0; i--) {
-      let sum = c[i] as number;
-      for (let k = i + 1; k < column; k++) sum -= (factor[k * d + i] as number) * (c[k] as number);
-      c[i] = sum / (factor[i * d + i] as number);
-    }
+    const right = new Float64Array(column);
+    for (let i = 0; i < column; i++) right[i] = scaled[i * d + column] as number;
+    const c = choleskySolve(factor, d, right, column);
     const involved: number[] = [];
     for (let i = 0; i < column; i++) if (Math.abs(c[i] as number) > 1e-6) involved.push(i);
     involved.push(column);
     return { ok: false, column, involved };
   }
-  const z = new Float64Array(d);
-  for (let i = 0; i < d; i++) z[i] = (b[i] as number) * (scale[i] as number);
-  for (let i = 0; i < d; i++) {
-    let sum = z[i] as number;
-    for (let k = 0; k < i; k++) sum -= (factor[i * d + k] as number) * (z[k] as number);
-    z[i] = sum / (factor[i * d + i] as number);
-  }
-  for (let i = d - 1; i >= 0; i--) {
-    let sum = z[i] as number;
-    for (let k = i + 1; k < d; k++) sum -= (factor[k * d + i] as number) * (z[k] as number);
-    z[i] = sum / (factor[i * d + i] as number);
-  }
+  const scaledRight = new Float64Array(d);
+  for (let i = 0; i < d; i++) scaledRight[i] = (b[i] as number) * (scale[i] as number);
+  const z = choleskySolve(factor, d, scaledRight);
   for (let i = 0; i < d; i++) z[i] = (z[i] as number) * (scale[i] as number);
   return { ok: true, solution: z };
 }

@@ -55,17 +55,21 @@ export function cholesky(matrix: ArrayLike<number>, d: number, tolerance = 1e-12
   return { factor, ok: true, failedColumn: -1, relativeMinPivot: minPivot / (maxDiagonal || 1) };
 }
 
-/** Solves L L' x = b for x, given the Cholesky factor L. Returns a new array. */
-export function choleskySolve(factor: Float64Array, d: number, b: ArrayLike<number>): Float64Array {
-  const x = Float64Array.from({ length: d }, (_, i) => b[i] as number);
-  for (let i = 0; i < d; i++) {
+/**
+ * Solves L L' x = b for x, given the Cholesky factor L (row-major with row stride d). With `size`
+ * below d it solves with the leading size x size block of L (a factorisation that failed at column
+ * `size` is still valid there). Returns a new array of length `size`.
+ */
+export function choleskySolve(factor: Float64Array, d: number, b: ArrayLike<number>, size = d): Float64Array {
+  const x = Float64Array.from({ length: size }, (_, i) => b[i] as number);
+  for (let i = 0; i < size; i++) {
     let sum = x[i] as number;
     for (let k = 0; k < i; k++) sum -= (factor[i * d + k] as number) * (x[k] as number);
     x[i] = sum / (factor[i * d + i] as number);
   }
-  for (let i = d - 1; i >= 0; i--) {
+  for (let i = size - 1; i >= 0; i--) {
     let sum = x[i] as number;
-    for (let k = i + 1; k < d; k++) sum -= (factor[k * d + i] as number) * (x[k] as number);
+    for (let k = i + 1; k < size; k++) sum -= (factor[k * d + i] as number) * (x[k] as number);
     x[i] = sum / (factor[i * d + i] as number);
   }
   return x;
