@@ -16,6 +16,7 @@ const readmes = [
   'packages/sampling-core/README.md',
   'packages/correction/README.md',
   'packages/data-io/README.md',
+  'packages/pilot-model/README.md',
 ].map((path) => join(root, path));
 
 interface Example {

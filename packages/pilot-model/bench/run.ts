@@ -1,0 +1,2 @@
+// `pnpm bench` in this package: the NeuralPilot training and scoring benchmark (bench/neural.ts).
+await import('./neural.js');
