@@ -1,7 +1,10 @@
 /**
- * Benchmark of readCsvMatrix on the A.10 data set (1e6 rows, header y,x1..x6, shortest round-trip
- * doubles), against a baseline measured in the same run: reading the same bytes in the same
- * chunks without parsing them. Run with `pnpm bench` in packages/data-io.
+ * Benchmark of the CSV readers on the A.10 data set (1e6 rows, header y,x1..x6, shortest round-trip
+ * doubles): readCsvMatrix (a row-major design matrix) and openBatches (the streaming reader: typed
+ * columnar batches, schema inferred at open), which share one byte parser. Baselines measured in
+ * the same run: reading the same bytes in the same chunks without parsing them, and visiting every
+ * byte. Target: openBatches at >= 0.8x readCsvMatrix's rows/s. Run with `pnpm bench` in
+ * packages/data-io.
  */
 import { open, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable, measure, writeResult } from '@rarefy/bench';
 import { simulateRareEvents } from '@rarefy/sampling-core';
-import { readCsvMatrix, writeCsvFile } from '../src/node.js';
+import { openBatches, readCsvMatrix, writeCsvFile } from '../src/node.js';
 
 const ROWS = 1_000_000;
 const SEED = 1;
@@ -65,9 +68,20 @@ const parse = await measure(
   },
   { repeats: 5, warmup: 1 },
 );
+let batchRows = 0;
+const batches = await measure(
+  async () => {
+    const reader = await openBatches(path, { label: 'y' });
+    let count = 0;
+    for await (const batch of reader.batches()) count += batch.rows;
+    batchRows = count;
+  },
+  { repeats: 5, warmup: 1 },
+);
 const baseline = await measure(() => readBytes(false), { repeats: 5, warmup: 1 });
 const touched = await measure(() => readBytes(true), { repeats: 5, warmup: 1 });
 if (rows !== ROWS) throw new Error(`expected ${ROWS} rows, parsed ${rows}`);
+if (batchRows !== ROWS) throw new Error(`expected ${ROWS} rows, openBatches gave ${batchRows}`);
 
 const result = {
   file: path,
@@ -81,7 +95,11 @@ const result = {
   parseOverBaseline: parse.median / baseline.median,
   touchSeconds: touched.median,
   parseOverTouch: parse.median / touched.median,
+  batchesSeconds: batches.median,
+  batchesRowsPerSecond: ROWS / batches.median,
+  batchesSpeedOverParse: parse.median / batches.median,
   parseTimings: parse.seconds,
+  batchesTimings: batches.seconds,
   baselineTimings: baseline.seconds,
   touchTimings: touched.seconds,
 };
@@ -92,6 +110,12 @@ console.log(
       seconds: parse.median,
       'rows/s': Math.round(ROWS / parse.median),
       'MB/s': megabytes / parse.median,
+    },
+    {
+      case: 'openBatches (columnar batches)',
+      seconds: batches.median,
+      'rows/s': Math.round(ROWS / batches.median),
+      'MB/s': megabytes / batches.median,
     },
     {
       case: 'read bytes only (baseline)',
@@ -110,5 +134,11 @@ console.log(
 console.log(
   `parse / read: ${result.parseOverBaseline.toFixed(1)}, parse / visit: ${result.parseOverTouch.toFixed(2)} (${megabytes.toFixed(1)} MB)`,
 );
+console.log(
+  `openBatches speed / readCsvMatrix speed: ${result.batchesSpeedOverParse.toFixed(2)} (target >= 0.8)`,
+);
 const packageDirectory = join(dirname(fileURLToPath(import.meta.url)), '..');
 console.log(`wrote ${writeResult(packageDirectory, 'read-csv-matrix', result)}`);
+
+// DuckDB: read_csv against readCsvMatrix, and the SQL sampling path on 1e7 rows (bench/duckdb.ts).
+await import('./duckdb.js');

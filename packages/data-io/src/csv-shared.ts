@@ -129,3 +129,22 @@ export function requireUniqueColumns(columns: readonly string[], source: string,
     seen.set(name, index);
   }
 }
+
+/**
+ * Decodes ISO-8859-1 bytes: each byte is the code point of its character.
+ *
+ * @param bytes - the bytes
+ * @returns the text
+ * @example
+ * ```ts
+ * decodeLatin1(Uint8Array.of(0x63, 0x61, 0x66, 0xe9)); // 'café'
+ * ```
+ * @internal
+ */
+export function decodeLatin1(bytes: Uint8Array): string {
+  let text = '';
+  for (let start = 0; start < bytes.length; start += 8192) {
+    text += String.fromCharCode(...bytes.subarray(start, start + 8192));
+  }
+  return text;
+}

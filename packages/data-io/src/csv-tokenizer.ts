@@ -1,13 +1,8 @@
 import { RarefyError } from '@rarefy/sampling-core';
-import {
-  CARRIAGE_RETURN,
-  csvParseError,
-  DEFAULT_SOURCE,
-  LINE_FEED,
-  QUOTE,
-  requireUniqueColumns,
-  singleByteOption,
-} from './csv-shared.js';
+import { CsvParser, CsvRecordSink, recordPlan } from './csv-parser.js';
+import { csvParseError, DEFAULT_SOURCE, requireUniqueColumns } from './csv-shared.js';
+
+export { decodeLatin1 } from './csv-shared.js';
 
 /** Options of {@link CsvTokenizer}. */
 export interface CsvTokenizerOptions {
@@ -17,6 +12,11 @@ export interface CsvTokenizerOptions {
   comment?: string;
   /** The name of the input in error messages (a file path). Default `<csv>`. */
   source?: string;
+  /**
+   * The text encoding: `'utf-8'` (default; a byte-order mark is skipped) or `'latin1'` (ISO-8859-1:
+   * every byte is the character of that code).
+   */
+  encoding?: 'utf-8' | 'latin1';
 }
 
 /** One record of a CSV file: its fields and the line it starts on. */
@@ -27,17 +27,12 @@ export interface CsvRecord {
   line: number;
 }
 
-/** The tokenizer's states. */
-const State = { FieldStart: 0, Unquoted: 1, Quoted: 2, QuoteInQuoted: 3, Comment: 4 } as const;
-type State = (typeof State)[keyof typeof State];
-
-const BOM = [0xef, 0xbb, 0xbf] as const;
-
 /**
  * An incremental RFC 4180 tokenizer over UTF-8 bytes: feed chunks as they arrive, get whole records
  * back. Handles quoted fields (`""` escapes, quoted delimiters and line breaks), CRLF and LF, a
  * UTF-8 byte-order mark, optional comment lines and a last record without a line break. Blank lines
- * are skipped. Chunks may split anywhere, even inside a multi-byte character.
+ * are skipped. Chunks may split anywhere, even inside a multi-byte character. (It is the package's
+ * one CSV parser, keeping every field as text.)
  *
  * @example
  * ```ts
@@ -47,38 +42,17 @@ const BOM = [0xef, 0xbb, 0xbf] as const;
  * ```
  */
 export class CsvTokenizer {
-  private readonly delimiter: number;
-  private readonly comment: number;
   private readonly source: string;
-  private readonly decoder = new TextDecoder('utf-8');
-  private state: State = State.FieldStart;
-  private field = new Uint8Array(256);
-  private fieldLength = 0;
-  private fieldQuoted = false;
-  private fields: string[] = [];
-  private line = 1;
-  private recordLine = 1;
-  private quoteLine = 1;
-  private afterCarriageReturn = false;
-  private bomBytesSeen = 0;
-  private startChecked = false;
+  private readonly sink = new CsvRecordSink();
+  private readonly parser: CsvParser;
   private finished = false;
 
   /**
    * @param options - delimiter, comment character and the input's name for errors
    */
   constructor(options: CsvTokenizerOptions = {}) {
-    this.delimiter = singleByteOption(options.delimiter ?? ',', 'delimiter');
-    this.comment = options.comment === undefined ? -1 : singleByteOption(options.comment, 'comment');
-    if (this.comment === this.delimiter) {
-      throw csvParseError(
-        options.source ?? DEFAULT_SOURCE,
-        1,
-        'the comment character equals the delimiter',
-        'pick a comment character that is not the delimiter',
-      );
-    }
     this.source = options.source ?? DEFAULT_SOURCE;
+    this.parser = new CsvParser(options, this.sink.rows, recordPlan());
   }
 
   /**
@@ -100,25 +74,8 @@ export class CsvTokenizer {
         { input: this.source },
       );
     }
-    const records: CsvRecord[] = [];
-    let position = 0;
-    const length = chunk.length;
-    // Skip a byte-order mark at the very start (possibly split across chunks).
-    while (!this.startChecked && position < length) {
-      if (chunk[position] === BOM[this.bomBytesSeen]) {
-        this.bomBytesSeen++;
-        position++;
-        if (this.bomBytesSeen === 3) this.startChecked = true;
-      } else {
-        // Not a BOM after all: replay the bytes that looked like one.
-        this.startChecked = true;
-        const seen = this.bomBytesSeen;
-        this.bomBytesSeen = 0;
-        if (seen > 0) this.consume(Uint8Array.from(BOM.slice(0, seen)), 0, records);
-      }
-    }
-    this.consume(chunk, position, records);
-    return records;
+    this.parser.push(chunk);
+    return this.take();
   }
 
   /**
@@ -133,134 +90,16 @@ export class CsvTokenizer {
    * ```
    */
   finish(): CsvRecord[] {
-    const records: CsvRecord[] = [];
-    if (this.finished) return records;
-    if (!this.startChecked && this.bomBytesSeen > 0) {
-      const seen = this.bomBytesSeen;
-      this.startChecked = true;
-      this.bomBytesSeen = 0;
-      this.consume(Uint8Array.from(BOM.slice(0, seen)), 0, records);
-    }
+    if (this.finished) return [];
     this.finished = true;
-    if (this.state === State.Quoted) {
-      throw csvParseError(
-        this.source,
-        this.quoteLine,
-        'a quoted field is never closed (the file ends inside quotes)',
-        'close the quote with a matching `"`, and write quotes inside quoted fields as `""`',
-      );
-    }
-    if (
-      this.state !== State.Comment &&
-      (this.fields.length > 0 || this.fieldLength > 0 || this.fieldQuoted)
-    ) {
-      this.endRecord(records);
-    }
+    this.parser.finish();
+    return this.take();
+  }
+
+  private take(): CsvRecord[] {
+    const records = this.sink.records;
+    this.sink.records = [];
     return records;
-  }
-
-  private appendByte(byte: number): void {
-    if (this.fieldLength === this.field.length) {
-      const grown = new Uint8Array(this.field.length * 2);
-      grown.set(this.field);
-      this.field = grown;
-    }
-    this.field[this.fieldLength++] = byte;
-  }
-
-  private endField(): void {
-    this.fields.push(this.decoder.decode(this.field.subarray(0, this.fieldLength)));
-    this.fieldLength = 0;
-    this.fieldQuoted = false;
-  }
-
-  private endRecord(records: CsvRecord[]): void {
-    const blank = this.fields.length === 0 && this.fieldLength === 0 && !this.fieldQuoted;
-    if (!blank) {
-      this.endField();
-      records.push({ fields: this.fields, line: this.recordLine });
-    }
-    this.fields = [];
-    this.fieldLength = 0;
-    this.fieldQuoted = false;
-    this.state = State.FieldStart;
-  }
-
-  private consume(chunk: Uint8Array, start: number, records: CsvRecord[]): void {
-    const delimiter = this.delimiter;
-    for (let position = start; position < chunk.length; position++) {
-      const byte = chunk[position] as number;
-      if (this.afterCarriageReturn) {
-        this.afterCarriageReturn = false;
-        if (byte === LINE_FEED) continue;
-      }
-      switch (this.state) {
-        case State.FieldStart:
-          if (byte === QUOTE) {
-            this.state = State.Quoted;
-            this.fieldQuoted = true;
-            this.quoteLine = this.line;
-            break;
-          }
-          if (byte === this.comment && this.fields.length === 0) {
-            this.state = State.Comment;
-            break;
-          }
-          this.state = State.Unquoted;
-          this.unquotedByte(byte, delimiter, records);
-          break;
-        case State.Unquoted:
-          this.unquotedByte(byte, delimiter, records);
-          break;
-        case State.Quoted:
-          if (byte === QUOTE) {
-            this.state = State.QuoteInQuoted;
-          } else {
-            if (byte === LINE_FEED) this.line++;
-            this.appendByte(byte);
-          }
-          break;
-        case State.QuoteInQuoted:
-          if (byte === QUOTE) {
-            this.appendByte(QUOTE);
-            this.state = State.Quoted;
-          } else if (byte === delimiter || byte === LINE_FEED || byte === CARRIAGE_RETURN) {
-            this.state = State.Unquoted;
-            this.unquotedByte(byte, delimiter, records);
-          } else {
-            throw csvParseError(
-              this.source,
-              this.line,
-              `unexpected ${JSON.stringify(String.fromCharCode(byte))} after the closing quote of field ${this.fields.length + 1}`,
-              'write a quote inside a quoted field as `""`, and put nothing between a closing quote and the delimiter',
-              { column: this.fields.length + 1 },
-            );
-          }
-          break;
-        case State.Comment:
-          if (byte === LINE_FEED || byte === CARRIAGE_RETURN) {
-            this.line++;
-            this.afterCarriageReturn = byte === CARRIAGE_RETURN;
-            this.state = State.FieldStart;
-            this.recordLine = this.line;
-          }
-          break;
-      }
-    }
-  }
-
-  private unquotedByte(byte: number, delimiter: number, records: CsvRecord[]): void {
-    if (byte === delimiter) {
-      this.endField();
-      this.state = State.FieldStart;
-    } else if (byte === LINE_FEED || byte === CARRIAGE_RETURN) {
-      this.endRecord(records);
-      this.line++;
-      this.recordLine = this.line;
-      this.afterCarriageReturn = byte === CARRIAGE_RETURN;
-    } else {
-      this.appendByte(byte);
-    }
   }
 }
 

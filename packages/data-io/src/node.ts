@@ -5,11 +5,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
-import { isRarefyError, RarefyIoError } from '@rarefy/sampling-core';
+import { isRarefyError } from '@rarefy/sampling-core';
 import { type CsvColumn, checkCsvColumns, csvTextChunks, type FormatCsvOptions } from './csv-format.js';
 import { type CsvMatrix, type CsvMatrixOptions, CsvMatrixParser } from './csv-matrix.js';
+import { ioError } from './node/io-error.js';
 
 export * from './index.js';
+export type { InteractionColumns, Interactions, ItemCatalog } from './node/readers.js';
+export {
+  expandGlob,
+  fileSource,
+  openBatches,
+  readInteractions,
+  readItemCatalog,
+} from './node/readers.js';
 
 /** How far {@link readCsvMatrix} has got. */
 export interface CsvReadProgress {
@@ -30,37 +39,6 @@ export interface ReadCsvMatrixOptions extends CsvMatrixOptions {
 }
 
 const DEFAULT_CHUNK_BYTES = 4 << 20;
-
-/** A short reason from a Node file-system error, and a fix for its code. */
-function describeOsError(error: unknown): { reason: string; code: string | undefined; fix: string } {
-  const code =
-    typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-      ? error.code
-      : undefined;
-  const message = error instanceof Error ? error.message : String(error);
-  // Node writes "ENOENT: no such file or directory, open '/x'": keep the part before the syscall.
-  const reason = message.replace(/, \w+ '.*'$/, '');
-  const fix =
-    code === 'ENOENT'
-      ? 'check the path (a relative path is resolved from the current directory) and that its folder exists'
-      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-        ? 'check the permissions of the file and its folder, or choose another path'
-        : code === 'EISDIR'
-          ? 'pass the path of a file, not of a folder'
-          : code === 'ENOSPC'
-            ? 'free some disk space or write elsewhere'
-            : 'check that the path is right and the disk is reachable';
-  return { reason, code, fix };
-}
-
-/** Wraps a file-system error as RAREFY_IO_ERROR naming the path. */
-function ioError(path: string, action: 'read' | 'write', error: unknown): RarefyIoError {
-  const { reason, code, fix } = describeOsError(error);
-  return new RarefyIoError('RAREFY_IO_ERROR', `${path}: cannot ${action} the file (${reason})`, fix, {
-    input: path,
-    osCode: code,
-  });
-}
 
 /**
  * Reads a numeric CSV file into a design matrix and labels, streaming it in chunks: memory is the
@@ -190,3 +168,10 @@ export async function writeCsvFile(
     throw ioError(path, 'write', error);
   }
 }
+
+// The embedded DuckDB engine (duckdb/).
+export * from './duckdb/index.js';
+// The sampling recipe inside an SQL engine (engine/).
+export * from './engine/index.js';
+// Out-of-core sampling (stream-sample/).
+export * from './stream-sample/index.js';

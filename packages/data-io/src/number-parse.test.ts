@@ -1,7 +1,8 @@
 import { createRng } from '@rarefy/sampling-core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseCsvMatrix } from './csv-matrix.js';
-import { parseDecimalText, scanDecimal } from './number-parse.js';
+import { DECIMAL_PATTERN, parseDecimalText, scanDecimal } from './number-parse.js';
 
 const encoder = new TextEncoder();
 
@@ -112,5 +113,21 @@ describe('number parsing from bytes', () => {
     values.forEach((value, i) => {
       if (!Object.is(x.data[i], value)) expect.fail(`row ${i}: ${value} read as ${x.data[i]}`);
     });
+  });
+});
+
+describe('parseDecimalText fast path (property)', () => {
+  it('accepts exactly what DECIMAL_PATTERN accepts, with the value Number() gives', () => {
+    const reference = (text: string) => {
+      const trimmed = text.trim();
+      return DECIMAL_PATTERN.test(trimmed) ? Number(trimmed) : Number.NaN;
+    };
+    const unit = fc.constantFrom('0', '1', '5', '9', '+', '-', '.', 'e', 'E', ' ', 'x', 'I', '_');
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 10 }), (text) => {
+        expect(Object.is(parseDecimalText(text), reference(text))).toBe(true);
+      }),
+      { numRuns: 5000, seed: 7 },
+    );
   });
 });

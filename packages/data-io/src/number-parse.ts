@@ -276,6 +276,20 @@ export const DECIMAL_PATTERN = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
  * ```
  */
 export function parseDecimalText(text: string): number {
+  // Fast path: text made only of digits, signs, points and exponent letters, with a digit. On
+  // such text Number() accepts exactly DECIMAL_PATTERN (no hex, Infinity, separators or blanks
+  // are possible), so its NaN is the rejection.
+  let digit = false;
+  let plain = true;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 48 && code <= 57) digit = true;
+    else if (code !== 43 && code !== 45 && code !== 46 && code !== 101 && code !== 69) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return digit ? Number(text) : Number.NaN;
   const trimmed = text.trim();
   return DECIMAL_PATTERN.test(trimmed) ? Number(trimmed) : Number.NaN;
 }

@@ -1,0 +1,284 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type DesignMatrix,
+  type DesignName,
+  INTERCEPT_NAME,
+  keepProbability,
+  logisticDesignScores,
+  simulateRareEvents,
+} from '@rarefy/sampling-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDbEngine } from '../duckdb/index.js';
+import { writeCsvFile } from '../node.js';
+import { doubleLiteral } from '../sql/index.js';
+import { ScoreHistogram } from '../stream-sample/histogram.js';
+import { HISTOGRAM_BITS, solveHistogramScale } from '../stream-sample/scale-solver.js';
+import { binKeyQuery, planEngineSample, sampleWithEngine } from './sample-with-engine.js';
+
+const ROWS = 40_000;
+const FEATURES = ['x1', 'x2', 'x3'];
+let directory: string;
+let csvPath: string;
+let parquetPath: string;
+let engine: DuckDbEngine;
+let x: DesignMatrix;
+let y: Uint8Array;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'rarefy-engine-'));
+  csvPath = join(directory, 'data.csv');
+  parquetPath = join(directory, 'data.parquet');
+  const data = simulateRareEvents({ rows: ROWS, seed: 11, intercept: -4, slopes: [0.5, -0.5, 0.25] });
+  x = data.x;
+  y = data.y;
+  const columns: Array<{ name: string; values: ArrayLike<number> }> = [
+    { name: 'id', values: Float64Array.from({ length: ROWS }, (_, i) => i) },
+    { name: 'y', values: y },
+  ];
+  for (let j = 1; j < x.columns; j++) {
+    columns.push({
+      name: `x${j}`,
+      values: Float64Array.from({ length: ROWS }, (_, i) => x.data[i * x.columns + j] as number),
+    });
+  }
+  await writeCsvFile(csvPath, columns);
+  engine = await DuckDbEngine.open({ threads: 2 });
+  await engine.copyToParquet(`SELECT * FROM ${engine.relation(csvPath)}`, parquetPath);
+});
+
+afterAll(async () => {
+  await engine?.close();
+  await rm(directory, { recursive: true, force: true });
+});
+
+/** The design scores of every row, in-process, with a plan's constants. */
+function inProcessScores(
+  design: DesignName,
+  coefficients: readonly number[],
+  optAInverse: readonly number[] | null,
+) {
+  return logisticDesignScores(x, Float64Array.from(coefficients), design, {
+    ...(optAInverse === null ? {} : { optAInverse: Float64Array.from(optAInverse) }),
+  });
+}
+
+describe('binKeyQuery', () => {
+  it('gives ScoreHistogram.key for powers of two, their neighbours, subnormals and random doubles', async () => {
+    const view = new DataView(new ArrayBuffer(8));
+    const neighbour = (value: number, step: number) => {
+      view.setFloat64(0, value);
+      view.setBigUint64(0, view.getBigUint64(0) + BigInt(step));
+      return view.getFloat64(0);
+    };
+    const values: number[] = [5e-324, 1e-310, 2 ** -1022, Number.MAX_VALUE, 1, 0.5, 1 / 3];
+    for (let e = -1070; e <= 1020; e += 7) {
+      const power = 2 ** e;
+      values.push(power, neighbour(power, -1), neighbour(power, 1), neighbour(power, -3), power * 1.015625);
+    }
+    let state = 12345;
+    for (let k = 0; k < 2000; k++) {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      values.push((state / 2 ** 31 + 1e-9) * 2 ** ((k % 200) - 100));
+    }
+    const histogram = new ScoreHistogram(HISTOGRAM_BITS);
+    const list = values.filter((value) => value > 0).map((value) => doubleLiteral(value));
+    const rows = await engine.query(
+      `SELECT rarefy_v, rarefy_bin FROM (${binKeyQuery(`SELECT 0 AS rarefy_class, unnest([${list.join(', ')}]::DOUBLE[]) AS rarefy_v`)})`,
+    );
+    expect(rows).toHaveLength(list.length);
+    for (const row of rows) expect(row.rarefy_bin).toBe(histogram.key(row.rarefy_v as number));
+    const special = await engine.query(
+      `SELECT rarefy_bin FROM (${binKeyQuery(`SELECT 0 AS rarefy_class, unnest([0e0, -1e0, NULL, 'nan'::DOUBLE, 'inf'::DOUBLE]) AS rarefy_v`)})`,
+    );
+    expect(special.map((row) => row.rarefy_bin)).toEqual([-1, -2, -2, -2, -2]);
+  });
+});
+
+describe('sampleWithEngine', () => {
+  for (const design of ['proportional', 'optA', 'LCC'] as const) {
+    it(`${design}: pi equals the in-process pi, the scale the in-process histogram's, the size is within 4 sd`, async () => {
+      const out = join(directory, `sample-${design}.parquet`);
+      const stages: string[] = [];
+      const result = await sampleWithEngine(engine, parquetPath, {
+        label: 'y',
+        features: FEATURES,
+        design,
+        sampleSize: 3000,
+        pilotSize: 600,
+        alpha: 0.05,
+        seed: 3,
+        rowKey: 'id',
+        out,
+        onProgress: ({ stage, done }) => {
+          if (done) stages.push(stage);
+        },
+      });
+      expect(stages).toEqual(['count', 'pilot', 'histogram', 'sample']);
+      expect(result.rowsRead).toBe(ROWS);
+      const coefficients = result.pilot?.coefficients ?? [];
+      const optAInverse = result.pilot?.optAInverse ?? null;
+      const scores = inProcessScores(design, coefficients, optAInverse);
+      // The same histogram filled row by row in-process gives the same scale.
+      const negatives = new ScoreHistogram(HISTOGRAM_BITS);
+      const positives = design === 'LCC' ? new ScoreHistogram(HISTOGRAM_BITS) : null;
+      let expected = 0;
+      let variance = 0;
+      for (let i = 0; i < ROWS; i++) {
+        const s = scores[i] as number;
+        if (y[i] === 0) {
+          negatives.add(s);
+          const pi = keepProbability(s, result.solution);
+          expected += pi;
+          variance += pi * (1 - pi);
+        } else positives?.add(1 - s);
+      }
+      const solved = solveHistogramScale({
+        design,
+        negatives,
+        positives,
+        populationNegatives: result.population.negatives,
+        populationPositives: result.population.positives,
+        sampleSize: 3000,
+        alpha: 0.05,
+        piMin: 1e-6,
+      });
+      expect(Math.abs(solved.scale - result.scale.value) / solved.scale).toBeLessThan(1e-9);
+      expect(Math.abs(expected - 3000) / 3000).toBeLessThan(0.005);
+      expect(Math.abs(result.sample.negatives - expected)).toBeLessThan(4 * Math.sqrt(variance));
+      const kept = await engine.query(
+        `SELECT id, y, x1, x2, x3, pi, "offset", weight FROM ${engine.relation(out)} ORDER BY id`,
+      );
+      expect(kept.filter((row) => Number(row.y) === 0)).toHaveLength(result.sample.negatives);
+      expect(kept.length).toBe(result.sample.negatives + result.sample.positives);
+      for (const row of kept) {
+        const i = Number(row.id);
+        const pi = keepProbability(scores[i] as number, result.solution);
+        expect(Math.abs((row.pi as number) - pi) / pi).toBeLessThan(1e-12);
+        expect(typeof row.offset).toBe('number');
+        expect(typeof row.weight).toBe('number');
+      }
+      expect((await readdir(directory)).filter((name) => name.includes('rarefy-tmp'))).toEqual([]);
+    });
+  }
+
+  it('draws the same pilot and sample for a seed on any thread count, another pilot for another seed', async () => {
+    const options = { label: 'y', features: FEATURES, design: 'optL' as const, pilotSize: 400, rowKey: 'id' };
+    const first = await sampleWithEngine(engine, parquetPath, {
+      ...options,
+      seed: 5,
+      out: join(directory, 'a.parquet'),
+    });
+    const single = await DuckDbEngine.open({ threads: 1 });
+    try {
+      const again = await sampleWithEngine(single, csvPath, {
+        ...options,
+        seed: 5,
+        out: join(directory, 'b.csv'),
+      });
+      expect(again.pilot?.coefficients).toEqual(first.pilot?.coefficients);
+      expect(again.scale.value).toBeCloseTo(first.scale.value, 12);
+      const ids = async (path: string) =>
+        (await engine.query(`SELECT id FROM ${engine.relation(path)} ORDER BY id`)).map((row) =>
+          Number(row.id),
+        );
+      expect(await ids(join(directory, 'b.csv'))).toEqual(await ids(join(directory, 'a.parquet')));
+    } finally {
+      await single.close();
+    }
+    const other = await planEngineSample(engine, parquetPath, { ...options, seed: 6 });
+    expect(other.pilotCoefficients).not.toEqual(first.pilot?.coefficients);
+    // Without a row key the pilot is drawn by the rows' fingerprint: reproducible too.
+    const { rowKey: _, ...withoutKey } = options;
+    const keyless = await planEngineSample(engine, parquetPath, { ...withoutKey, seed: 5 });
+    const keylessAgain = await planEngineSample(engine, csvPath, { ...withoutKey, seed: 5 });
+    expect(keylessAgain.pilotCoefficients).toEqual(keyless.pilotCoefficients);
+  });
+
+  it('rate: c = r / mean score; uniform needs no pilot and no histogram pass', async () => {
+    const plan = await planEngineSample(engine, parquetPath, {
+      label: 'y',
+      features: FEATURES,
+      design: 'proportional',
+      rate: 0.1,
+      seed: 2,
+    });
+    const scores = inProcessScores('proportional', plan.pilotCoefficients, null);
+    const mean = scores.reduce((sum, s) => sum + s, 0) / ROWS;
+    expect(plan.scale.method).toBe('rate');
+    expect(Math.abs(plan.scale.value - 0.1 / mean) / plan.scale.value).toBeLessThan(1e-12);
+    const stages: string[] = [];
+    const uniform = await planEngineSample(engine, parquetPath, {
+      label: 'y',
+      design: 'uniform',
+      sampleSize: 1000,
+      onProgress: ({ stage, done }) => done && stages.push(stage),
+    });
+    expect(stages).toEqual(['count']);
+    expect(uniform.pilot).toBeNull();
+    expect(uniform.scale.value * (1 - 0)).toBeCloseTo(1000 / uniform.population.negatives, 15);
+  });
+
+  it('refuses missing or non-0/1 labels, clashing columns, NULL features and too small classes, writing nothing', async () => {
+    const out = join(directory, 'never.parquet');
+    const base = { label: 'y', design: 'optL' as const, out };
+    await expect(sampleWithEngine(engine, parquetPath, { ...base, label: 'clicked' })).rejects.toMatchObject({
+      code: 'RAREFY_INVALID_ARGUMENT',
+      message: expect.stringContaining('clicked'),
+    });
+    const bad = join(directory, 'bad.parquet');
+    await engine.copyToParquet(
+      `SELECT id, CASE WHEN id = 7 THEN 2 ELSE y END AS y, x1, x2, x3 FROM ${engine.relation(parquetPath)}`,
+      bad,
+    );
+    await expect(sampleWithEngine(engine, bad, base)).rejects.toMatchObject({ code: 'RAREFY_INVALID_LABEL' });
+    const clash = join(directory, 'clash.parquet');
+    await engine.copyToParquet(`SELECT *, 1.0 AS PI FROM ${engine.relation(parquetPath)}`, clash);
+    await expect(sampleWithEngine(engine, clash, base)).rejects.toMatchObject({
+      code: 'RAREFY_INVALID_ARGUMENT',
+    });
+    const holes = join(directory, 'holes.parquet');
+    await engine.copyToParquet(
+      `SELECT id, y, CASE WHEN id % 1000 = 3 THEN NULL ELSE x1 END AS x1, x2, x3 FROM ${engine.relation(parquetPath)}`,
+      holes,
+    );
+    await expect(sampleWithEngine(engine, holes, base)).rejects.toMatchObject({ code: 'RAREFY_NON_FINITE' });
+    await expect(
+      sampleWithEngine(engine, parquetPath, { ...base, pilotSize: 100_000 }),
+    ).rejects.toMatchObject({
+      code: 'RAREFY_PILOT_TOO_LARGE',
+    });
+    const whole = await planEngineSample(engine, parquetPath, {
+      ...base,
+      pilotSize: 20_000,
+      takeWholeClass: true,
+    });
+    expect(whole.pilot?.sizes?.wholeClass).toBe('positives');
+    expect(whole.pilot?.sizes?.positives).toBe(whole.population.positives);
+    await expect(
+      sampleWithEngine(engine, parquetPath, { ...base, out: join(directory, 'no-such-folder', 's.parquet') }),
+    ).rejects.toMatchObject({ code: 'RAREFY_IO_ERROR' });
+    expect(await readdir(directory)).not.toContain('never.parquet');
+  });
+
+  it('writes CSV atomically with the same columns', async () => {
+    const out = join(directory, 'sample.csv');
+    const result = await sampleWithEngine(engine, csvPath, {
+      label: 'y',
+      features: FEATURES,
+      design: 'optA',
+      seed: 8,
+      rowKey: 'id',
+      out,
+    });
+    const [row] = await engine.query(
+      `SELECT count(*) AS n, min(pi) AS low FROM read_csv('${out}', header = true)`,
+    );
+    expect(Number(row?.n)).toBe(result.sample.positives + result.sample.negatives);
+    expect(row?.low as number).toBeGreaterThan(0);
+    const names = (await engine.describe((await engine.openSource(out)).table)).map((column) => column.name);
+    expect(names).toEqual(['id', 'y', 'x1', 'x2', 'x3', 'pi', 'offset', 'weight']);
+    expect(INTERCEPT_NAME).toBe(result.pilot?.names[0]);
+  });
+});

@@ -1,0 +1,894 @@
+import {
+  DESIGN_NAMES,
+  type DesignMatrix,
+  type DesignName,
+  INTERCEPT_NAME,
+  optAMatrix,
+  RarefyError,
+  RarefyInputError,
+  RarefySamplingError,
+  requireBothClasses,
+  type ScaleSolution,
+} from '@rarefy/sampling-core';
+import {
+  designScoreSql,
+  doubleLiteral,
+  quoteIdentifier,
+  SQL_DIALECT_SPECS,
+  type SqlDialect,
+  samplingSql,
+} from '../sql/index.js';
+import { SAMPLE_COLUMNS } from '../stream-sample/batch-rows.js';
+import { ScoreHistogram } from '../stream-sample/histogram.js';
+import type { StreamSampleResult, StreamScale } from '../stream-sample/sample-stream.js';
+import { fitLogisticPilot, HISTOGRAM_BITS, solveHistogramScale } from '../stream-sample/scale-solver.js';
+import type { SqlEngine, SqlSourceHandle } from './sql-engine.js';
+
+/** The statements the engine recipe runs over the source, in order. */
+export type EngineStageName = 'count' | 'pilot' | 'histogram' | 'mean' | 'sample';
+
+/** How far the engine recipe has got: reported when each statement starts and when it ends. */
+export interface EngineSampleProgress {
+  /** The statement under way, 1-based. */
+  pass: number;
+  /** Statements over the source in all. */
+  passes: number;
+  /** What this statement does. */
+  stage: EngineStageName;
+  /** Rows of the source this statement has read: 0 when it starts, every row once it is done. */
+  rows: number;
+  /** Whether the statement has finished. */
+  done: boolean;
+}
+
+/** Options of {@link planEngineSample}. */
+export interface EnginePlanOptions {
+  /** The 0/1 label column. */
+  label: string;
+  /**
+   * Feature columns (an intercept is added). Default: every numeric column but the label and the
+   * row key, as `sampleStream` chooses them.
+   */
+  features?: readonly string[];
+  /** The sampling design (ALGORITHMS.md A.7). */
+  design: DesignName;
+  /** Rows in the balanced pilot draw (default 1000: 500 per class). */
+  pilotSize?: number;
+  /** Take a class whole for the pilot when it has fewer rows than asked (default false: an error). */
+  takeWholeClass?: boolean;
+  /** Expected number of negatives to keep (default: the number of positives). Excludes `rate`. */
+  sampleSize?: number;
+  /** Sampling rate r in (0, 1]: c = r / mean score. Excludes `sampleSize`. */
+  rate?: number;
+  /** Defensive mixing with the uniform design, in [0, 1) (default 0). */
+  alpha?: number;
+  /** Floor of every keep probability, in (0, 1) (default 1e-6). */
+  piMin?: number;
+  /** Seed of the pilot draw and of the sampling uniforms (a safe integer, default 1). */
+  seed?: number;
+  /**
+   * A column that identifies rows: the pilot draw and the sampling uniforms are then hashes of it
+   * and the seed, so the sample is the same whatever the engine's parallelism.
+   */
+  rowKey?: string;
+  /** Called when each statement starts and ends. */
+  onProgress?: (progress: EngineSampleProgress) => void;
+}
+
+/** Options of {@link sampleWithEngine}. */
+export interface EngineSampleOptions extends EnginePlanOptions {
+  /** The sample to write: `.parquet`, or CSV otherwise (unless `format` says). */
+  out: string;
+  /** The output's format (default from the extension of `out`). */
+  format?: 'parquet' | 'csv';
+}
+
+/**
+ * A pilot fitted and a scale solved in the engine: every constant the sampling statement needs, and
+ * what was learnt on the way. {@link engineSamplingSql} turns it into SQL for any dialect.
+ */
+export interface EngineSamplePlan {
+  readonly design: DesignName;
+  readonly label: string;
+  /** The feature columns, in the order of the coefficients after the intercept (empty for uniform). */
+  readonly features: readonly string[];
+  /** The corrected pilot coefficients, intercept first (`[0]` for uniform, which needs none). */
+  readonly pilotCoefficients: readonly number[];
+  /** optA's M^-1 (row-major), else null. */
+  readonly optAInverse: readonly number[] | null;
+  /**
+   * The solved scale. `expectedNegatives`, `expectedPositives`, `atCap` and `atFloor` are the
+   * histogram's estimates (within a fraction of a percent); under `rate` the expected sizes are
+   * c times the score sums and the counts at the floor and cap are not measured (0).
+   */
+  readonly solution: ScaleSolution;
+  /** The scale as `sampleStream` reports it (method `histogram` or `rate`). */
+  readonly scale: StreamScale;
+  /** The source's class counts. */
+  readonly population: { readonly rows: number; readonly positives: number; readonly negatives: number };
+  /** The pilot (as `sampleStream` reports it), null for uniform. */
+  readonly pilot: StreamSampleResult['pilot'];
+  /** The seed. */
+  readonly seed: number;
+  /** Statements run over the source. */
+  readonly passes: number;
+}
+
+/** The result of {@link sampleWithEngine}, shaped like `sampleStream`'s. */
+export interface EngineSampleResult {
+  /** Realised kept rows by class, counted on the written file. */
+  readonly sample: { readonly positives: number; readonly negatives: number };
+  /** Expected kept rows at the scale used (the histogram's estimate, see {@link EngineSamplePlan}). */
+  readonly expected: { readonly negatives: number; readonly positives: number };
+  readonly scale: StreamScale;
+  readonly solution: ScaleSolution;
+  /** Rows in the source. */
+  readonly rowsRead: number;
+  readonly population: { readonly rows: number; readonly positives: number; readonly negatives: number };
+  readonly pilot: StreamSampleResult['pilot'];
+  /** Statements run over the source (the count of the output not included). */
+  readonly passes: number;
+  /** Wall-clock seconds. */
+  readonly seconds: number;
+  /** The sampling statement that wrote the sample. */
+  readonly sql: string;
+  /** The file written. */
+  readonly out: string;
+}
+
+/** The largest finite double, as SQL. */
+const MAX_DOUBLE = doubleLiteral(Number.MAX_VALUE);
+/** 2^-1022, the smallest normal double, and 2^1022, as SQL. */
+const MIN_NORMAL = doubleLiteral(2 ** -1022);
+const TWO_TO_1022 = doubleLiteral(2 ** 1022);
+
+function invalidOption(input: string, value: unknown, fix: string): RarefyError {
+  return new RarefyError('RAREFY_INVALID_ARGUMENT', `${input}: ${String(value)} is not valid`, fix, {
+    input,
+    value,
+  });
+}
+
+/** A numeric cell of a query result (DOUBLE as number, BIGINT as bigint; NULL as null). */
+function cell(row: Record<string, unknown> | undefined, name: string): number | null {
+  const value = row?.[name];
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  const parsed = Number(value);
+  return Number.isNaN(parsed) ? null : parsed;
+}
+
+interface ValidOptions {
+  label: string;
+  design: DesignName;
+  pilotSize: number;
+  takeWholeClass: boolean;
+  sampleSize: number | undefined;
+  rate: number | undefined;
+  alpha: number;
+  piMin: number;
+  seed: number;
+  rowKey: string | undefined;
+}
+
+function validate(options: EnginePlanOptions): ValidOptions {
+  const { design, label } = options;
+  if (!DESIGN_NAMES.includes(design)) {
+    throw invalidOption('design', design, `use one of ${DESIGN_NAMES.join(', ')}`);
+  }
+  if (!(typeof label === 'string' && label.length > 0)) {
+    throw invalidOption('label', label, 'name the 0/1 label column');
+  }
+  if (options.sampleSize !== undefined && options.rate !== undefined) {
+    throw invalidOption('sampleSize', options.sampleSize, 'give sampleSize or rate, not both');
+  }
+  const { sampleSize, rate } = options;
+  if (sampleSize !== undefined && !(sampleSize > 0 && Number.isFinite(sampleSize))) {
+    throw invalidOption('sampleSize', sampleSize, 'pass the expected number of negatives to keep, > 0');
+  }
+  if (rate !== undefined && !(rate > 0 && rate <= 1)) {
+    throw invalidOption('rate', rate, 'pass a sampling rate r in (0, 1], e.g. 0.01');
+  }
+  const alpha = options.alpha ?? 0;
+  if (!(alpha >= 0 && alpha < 1)) {
+    throw invalidOption('alpha', alpha, 'pass a mixing weight alpha in [0, 1), e.g. 0.1, or 0 for none');
+  }
+  const piMin = options.piMin ?? 1e-6;
+  if (!(piMin > 0 && piMin < 1)) {
+    throw new RarefySamplingError(
+      'RAREFY_PI_UNDERFLOW',
+      `piMin: ${piMin} is not in (0, 1), so offsets -log(pi) and weights 1/pi could be infinite`,
+      'pass piMin in (0, 1); the default 1e-6 keeps every offset below 14',
+      { input: 'piMin', value: piMin },
+    );
+  }
+  const pilotSize = options.pilotSize ?? 1000;
+  if (!(Number.isInteger(pilotSize) && pilotSize >= 2 && pilotSize < 2 ** 31)) {
+    throw invalidOption('pilotSize', pilotSize, 'pass a pilot size of at least 2; 1000 is the usual default');
+  }
+  const seed = options.seed ?? 1;
+  if (!Number.isSafeInteger(seed)) throw invalidOption('seed', seed, 'pass an integer seed, e.g. 1');
+  if (options.features?.includes(label)) {
+    throw invalidOption('features', label, 'leave the label column out of the features');
+  }
+  return {
+    label,
+    design,
+    pilotSize,
+    takeWholeClass: options.takeWholeClass ?? false,
+    sampleSize,
+    rate,
+    alpha,
+    piMin,
+    seed,
+    rowKey: options.rowKey,
+  };
+}
+
+/**
+ * Per-class pilot sizes (ALGORITHMS.md A.6): floor(n/2) negatives and ceil(n/2) positives, as
+ * sampling-core's draws size them; a class smaller than asked is an error, or taken whole.
+ */
+function pilotSizes(
+  pilotSize: number,
+  populationNegatives: number,
+  populationPositives: number,
+  takeWholeClass: boolean,
+): { negatives: number; positives: number; wholeClass: 'negatives' | 'positives' | null } {
+  const askedNegatives = Math.floor(pilotSize / 2);
+  const askedPositives = pilotSize - askedNegatives;
+  const shortNegatives = populationNegatives < askedNegatives;
+  const shortPositives = populationPositives < askedPositives;
+  if (!shortNegatives && !shortPositives) {
+    return { negatives: askedNegatives, positives: askedPositives, wholeClass: null };
+  }
+  if (shortNegatives && shortPositives) {
+    throw new RarefyInputError(
+      'RAREFY_PILOT_TOO_LARGE',
+      `pilotSize: ${pilotSize} asks for ${askedNegatives} negatives and ${askedPositives} positives, but the data has only ${populationNegatives} negatives and ${populationPositives} positives`,
+      `pass a smaller pilot size (--pilot-size), at most ${2 * Math.min(populationNegatives, populationPositives)}`,
+      { input: 'pilotSize', pilotSize, populationNegatives, populationPositives },
+    );
+  }
+  const className = shortNegatives ? 'negatives' : 'positives';
+  const size = shortNegatives ? populationNegatives : populationPositives;
+  const asked = shortNegatives ? askedNegatives : askedPositives;
+  if (!takeWholeClass) {
+    throw new RarefyInputError(
+      'RAREFY_PILOT_TOO_LARGE',
+      `pilotSize: ${pilotSize} asks for ${asked} ${className}, but the data has only ${size} ${className}`,
+      `pass a smaller pilot size (--pilot-size ${2 * size} or less), or set takeWholeClass (--take-whole-class) to take all ${size} ${className}`,
+      { input: 'pilotSize', pilotSize, class: className, size, asked },
+    );
+  }
+  return shortNegatives
+    ? { negatives: populationNegatives, positives: askedPositives, wholeClass: 'negatives' }
+    : { negatives: askedNegatives, positives: populationPositives, wholeClass: 'positives' };
+}
+
+/**
+ * A query of the {@link ScoreHistogram} key (`HISTOGRAM_BITS` bits per octave) of every non-negative
+ * double `rarefy_v` of `scores` (which has columns `rarefy_class`, `rarefy_v`), as `rarefy_bin`: the
+ * 11 exponent bits and the top significand bits, computed arithmetically since SQL cannot read a
+ * double's bits. For a normal v, with g = floor(log2(v)) and m = v / 2^g (exact: a power of two),
+ * the key is (g + 1023) 2^b + floor((m - 1) 2^b) (m - 1 exact by Sterbenz). It is exact even where
+ * log2 rounds up to the next integer just below a power of two (log2 is faithfully rounded, so g is
+ * never too small): then m is just below 1, floor((m - 1) 2^b) = -1, and the key is that of the top
+ * bin of the octave below, where v belongs. Subnormals get floor(v 2^1022 2^b) (exponent bits 0).
+ * -1 for a zero score, -2 for NULL, NaN, infinite or negative ones. `ScoreHistogram.addBin` checks
+ * every bin's minimum and maximum against its key, so a wrong key cannot pass unnoticed.
+ *
+ * @internal Exported for tests.
+ */
+export function binKeyQuery(scores: string): string {
+  const perOctave = `${2 ** HISTOGRAM_BITS}e0`;
+  const v = 'rarefy_v';
+  // The largest doubles have log2 rounded up to 1024 (2^1024 overflows): their exponent is 1023.
+  const g = `least(floor(log2(${v})), 1023e0)`;
+  const key = [
+    `CASE WHEN ${v} >= ${MIN_NORMAL} AND ${v} <= ${MAX_DOUBLE}`,
+    `THEN (${g} + 1023e0) * ${perOctave} + floor((${v} / pow(2e0, ${g}) - 1e0) * ${perOctave})`,
+    `WHEN ${v} = 0e0 THEN -1e0`,
+    `WHEN ${v} > 0e0 AND ${v} < ${MIN_NORMAL} THEN floor(${v} * ${TWO_TO_1022} * ${perOctave})`,
+    'ELSE -2e0 END',
+  ].join(' ');
+  return `SELECT rarefy_class, ${v}, ${key} AS rarefy_bin FROM (${scores}) AS rarefy_scores`;
+}
+
+/** Runs the recipe's statements in order, reporting progress. */
+class Stages {
+  private index = 0;
+  rows = 0;
+  constructor(
+    private readonly names: readonly EngineStageName[],
+    private readonly onProgress: ((progress: EngineSampleProgress) => void) | undefined,
+  ) {}
+
+  get count(): number {
+    return this.names.length;
+  }
+
+  async run<T>(stage: EngineStageName, work: () => Promise<T>): Promise<T> {
+    const pass = this.names.indexOf(stage) + 1;
+    this.index = pass;
+    const report = (done: boolean) =>
+      this.onProgress?.({ pass, passes: this.names.length, stage, rows: done ? this.rows : 0, done });
+    report(false);
+    const result = await work();
+    report(true);
+    return result;
+  }
+
+  get done(): number {
+    return this.index;
+  }
+}
+
+async function plan(
+  engine: SqlEngine,
+  table: string,
+  options: EnginePlanOptions,
+  withSample: boolean,
+): Promise<EngineSamplePlan> {
+  const valid = validate(options);
+  const { design, label, alpha, piMin, seed, rate } = valid;
+  const dialect = engine.dialect;
+  const spec = SQL_DIALECT_SPECS[dialect];
+  const quote = (name: string, input: string) => quoteIdentifier(name, dialect, input);
+  const from = table
+    .split('.')
+    .map((part) => quote(part, 'table'))
+    .join('.');
+  const lcc = design === 'LCC';
+
+  // The columns: the label, the features, no clash with the columns the sample adds.
+  const columns = await engine.describe(table);
+  const names = columns.map((column) => column.name);
+  const labelColumn = columns.find((column) => column.name === label);
+  if (labelColumn === undefined) {
+    throw new RarefyInputError(
+      'RAREFY_INVALID_ARGUMENT',
+      `label: the input has no column "${label}" (columns: ${names.join(', ')})`,
+      'name the 0/1 label column with --label / options.label',
+      { input: label },
+    );
+  }
+  if (!labelColumn.numeric) {
+    throw new RarefyInputError(
+      'RAREFY_INVALID_ARGUMENT',
+      `label: column "${label}" is ${labelColumn.type}, not 0/1 numbers`,
+      'encode the label as 0/1 in the source, or cast it in a view',
+      { input: label },
+    );
+  }
+  for (const added of SAMPLE_COLUMNS) {
+    const clash = names.find((name) => name.toLowerCase() === added);
+    if (clash !== undefined) {
+      throw new RarefyInputError(
+        'RAREFY_INVALID_ARGUMENT',
+        `input: it already has a column "${clash}", which the sample adds`,
+        `rename or drop the input's "${clash}" column`,
+        { input: clash },
+      );
+    }
+  }
+  if (valid.rowKey !== undefined && !names.includes(valid.rowKey)) {
+    throw new RarefyInputError(
+      'RAREFY_INVALID_ARGUMENT',
+      `rowKey: the input has no column "${valid.rowKey}" (columns: ${names.join(', ')})`,
+      'name a column that identifies rows with --row-key / options.rowKey',
+      { input: valid.rowKey },
+    );
+  }
+  let features: readonly string[] = [];
+  if (design !== 'uniform') {
+    features =
+      options.features ??
+      columns
+        .filter((column) => column.numeric && column.name !== label && column.name !== valid.rowKey)
+        .map((column) => column.name);
+    for (const feature of features) {
+      const column = columns.find((candidate) => candidate.name === feature);
+      if (column === undefined || !column.numeric) {
+        throw new RarefyInputError(
+          'RAREFY_INVALID_ARGUMENT',
+          `features: column "${feature}" ${column === undefined ? `is not in the input (columns: ${names.join(', ')})` : `is ${column.type}, not numeric`}`,
+          'name numeric columns of the input as features',
+          { input: feature },
+        );
+      }
+    }
+  }
+  const y = quote(label, 'label');
+  const x = features.map((name, j) => quote(name, `features[${j}]`));
+
+  const stageNames: EngineStageName[] = ['count'];
+  if (design !== 'uniform') stageNames.push('pilot');
+  if (rate === undefined) {
+    if (design !== 'uniform') stageNames.push('histogram');
+  } else if (design !== 'uniform') {
+    stageNames.push('mean');
+  }
+  if (withSample) stageNames.push('sample');
+  const stages = new Stages(stageNames, options.onProgress);
+
+  // 1. The class counts.
+  const [counts] = await stages.run('count', () =>
+    engine.query(
+      `SELECT count(*) AS total, sum(CASE WHEN ${y} = 1 THEN 1 ELSE 0 END) AS positives, ` +
+        `sum(CASE WHEN ${y} = 0 THEN 1 ELSE 0 END) AS negatives, sum(CASE WHEN ${y} IS NULL THEN 1 ELSE 0 END) AS missing, ` +
+        `min(CASE WHEN ${y} <> 0 AND ${y} <> 1 THEN ${y} END) AS other FROM ${from}`,
+    ),
+  );
+  const rows = cell(counts, 'total') ?? 0;
+  const positives = cell(counts, 'positives') ?? 0;
+  const negatives = cell(counts, 'negatives') ?? 0;
+  stages.rows = rows;
+  if (rows === 0) {
+    throw new RarefyInputError(
+      'RAREFY_INVALID_ARGUMENT',
+      'input: it has no data rows',
+      'check the path or glob and that the files hold rows',
+      { input: 'input' },
+    );
+  }
+  if (positives + negatives !== rows) {
+    const missing = cell(counts, 'missing') ?? 0;
+    const other = rows - positives - negatives - missing;
+    throw new RarefyInputError(
+      'RAREFY_INVALID_LABEL',
+      `label: column "${label}" has ${other} values other than 0 and 1${other > 0 ? ` (e.g. ${String(cell(counts, 'other'))})` : ''} and ${missing} NULLs`,
+      'encode the label as 0/1 (1 for the rare, positive class), or name the right label column',
+      { input: label, other, missing },
+    );
+  }
+  requireBothClasses({ negatives, positives }, label);
+  const population = { rows, positives, negatives };
+
+  // 2. The pilot: per class, the rows with the smallest hash uniforms of (row key, seed) -- a simple
+  // random sample without replacement, the same for a seed whatever the engine's parallelism.
+  let coefficients: readonly number[] = [0];
+  let optAInverse: Float64Array | null = null;
+  let pilotReport: StreamSampleResult['pilot'] = null;
+  if (design !== 'uniform') {
+    const sizes = pilotSizes(valid.pilotSize, negatives, positives, valid.takeWholeClass);
+    const key = valid.rowKey === undefined ? engine.fingerprint([y, ...x]) : quote(valid.rowKey, 'rowKey');
+    const uniform = spec.hashUniform(key, String(seed));
+    const selected = [
+      `${y} AS ${quote('rarefy_label', 'label')}`,
+      ...x.map((c, j) => `${c} AS ${quote(`f${j}`, 'feature')}`),
+      `${uniform} AS ${quote('rarefy_u', 'uniform')}`,
+    ].join(', ');
+    // Only rows whose uniform is below a threshold leave the engine: the expected count plus ten
+    // standard deviations, so that fewer than asked pass with probability below 1e-20 (and then the
+    // class is read again without a threshold). The smallest uniforms are the same either way.
+    const limit = (size: number, population: number) =>
+      doubleLiteral(Math.min(1, (size + 10 * Math.sqrt(size) + 10) / population));
+    const candidates = (where: string) =>
+      engine.query(`SELECT * FROM (SELECT ${selected} FROM ${from}) AS rarefy_draw WHERE ${where}`);
+    const drawn = await stages.run('pilot', async () => {
+      // One scan for both classes, each below its own threshold.
+      const rowsFound = await candidates(
+        `rarefy_label IN (0, 1) AND rarefy_u < CASE WHEN rarefy_label = 0 THEN ${limit(sizes.negatives, negatives)} ELSE ${limit(sizes.positives, positives)} END`,
+      );
+      const classes = [0, 1].map((cls) => rowsFound.filter((row) => cell(row, 'rarefy_label') === cls));
+      for (const [cls, size] of [
+        [0, sizes.negatives],
+        [1, sizes.positives],
+      ] as const) {
+        if ((classes[cls]?.length ?? 0) < size) classes[cls] = await candidates(`rarefy_label = ${cls}`);
+      }
+      return classes;
+    });
+    const d = features.length + 1;
+    const n = sizes.negatives + sizes.positives;
+    const data = new Float64Array(n * d);
+    const pilotY = new Uint8Array(n);
+    let i = 0;
+    for (const [cls, rowsOfClass, size] of [
+      [0, drawn[0] ?? [], sizes.negatives],
+      [1, drawn[1] ?? [], sizes.positives],
+    ] as const) {
+      const parsed = rowsOfClass.map((row) => {
+        const values = new Float64Array(features.length + 1);
+        values[0] = cell(row, 'rarefy_u') ?? 0;
+        for (let j = 0; j < features.length; j++) {
+          const value = cell(row, `f${j}`);
+          if (value === null || !Number.isFinite(value)) {
+            throw new RarefyInputError(
+              'RAREFY_NON_FINITE',
+              `features: column "${features[j]}" is ${value === null ? 'NULL' : value} in a row drawn for the pilot`,
+              'remove or impute rows with missing or infinite values, or leave the column out of the features',
+              { input: features[j] as string, value },
+            );
+          }
+          values[j + 1] = value;
+        }
+        return values;
+      });
+      // The smallest uniforms first; ties (rows with the same key) by their features.
+      parsed.sort((a, b) => {
+        for (let j = 0; j < a.length; j++) {
+          const difference = (a[j] as number) - (b[j] as number);
+          if (difference !== 0) return difference;
+        }
+        return 0;
+      });
+      if (parsed.length < size) {
+        throw new RarefyError(
+          'RAREFY_INVALID_ARGUMENT',
+          `pilot: the engine returned ${parsed.length} rows of class ${cls}, ${size} were asked`,
+          'do not change the input while it is being sampled',
+          { input: 'pilot' },
+        );
+      }
+      for (let k = 0; k < size; k++, i++) {
+        const values = parsed[k] as Float64Array;
+        pilotY[i] = cls;
+        data[i * d] = 1;
+        data.set(values.subarray(1), i * d + 1);
+      }
+    }
+    const negativeRate = sizes.negatives / negatives;
+    const positiveRate = sizes.positives / positives;
+    const logOddsShift = Math.log(positiveRate / negativeRate);
+    const pilotX: DesignMatrix = {
+      data,
+      rows: n,
+      columns: d,
+      names: [INTERCEPT_NAME, ...features],
+      intercept: true,
+    };
+    const fitted = fitLogisticPilot(pilotX, pilotY, { logOddsShift });
+    coefficients = Array.from(fitted.coefficients);
+    if (design === 'optA') {
+      optAInverse = optAMatrix(pilotX, pilotY, fitted.probability, { negativeRate, positiveRate }).inverse;
+    }
+    pilotReport = {
+      coefficients: [...coefficients],
+      names: pilotX.names,
+      optAInverse: optAInverse === null ? null : Array.from(optAInverse),
+      sizes: {
+        negatives: sizes.negatives,
+        positives: sizes.positives,
+        logOddsShift,
+        wholeClass: sizes.wholeClass,
+      },
+    };
+  }
+
+  // 3. The scale.
+  const score = designScoreSql({
+    dialect,
+    features,
+    pilotCoefficients: coefficients,
+    design,
+    ...(optAInverse === null ? {} : { optAInverse: Array.from(optAInverse) }),
+  });
+  const slopeFactor = 1 - alpha;
+  let solution: ScaleSolution;
+  let scale: StreamScale;
+  if (rate === undefined) {
+    const negativeHistogram = new ScoreHistogram(HISTOGRAM_BITS);
+    const positiveHistogram = lcc ? new ScoreHistogram(HISTOGRAM_BITS) : null;
+    if (design === 'uniform') {
+      negativeHistogram.addBin(negativeHistogram.key(1), negatives, negatives, 1, 1);
+    } else {
+      const value = lcc ? `CASE WHEN ${y} = 0 THEN ${score} ELSE 1e0 - (${score}) END` : score;
+      const bins = await stages.run('histogram', () =>
+        engine.query(
+          `SELECT rarefy_class, rarefy_bin, count(*) AS n, sum(rarefy_v) AS total, min(rarefy_v) AS low, max(rarefy_v) AS high FROM (` +
+            binKeyQuery(
+              `SELECT ${y} AS rarefy_class, ${value} AS rarefy_v FROM ${from}${lcc ? '' : ` WHERE ${y} = 0`}`,
+            ) +
+            `) AS rarefy_keys GROUP BY rarefy_class, rarefy_bin`,
+        ),
+      );
+      let bad = 0;
+      for (const bin of bins) {
+        const histogram = cell(bin, 'rarefy_class') === 1 ? positiveHistogram : negativeHistogram;
+        const binKey = cell(bin, 'rarefy_bin') ?? -2;
+        const count = cell(bin, 'n') ?? 0;
+        if (binKey === -2) bad += count;
+        else if (binKey === -1) histogram?.addZeros(count);
+        else {
+          histogram?.addBin(
+            binKey,
+            count,
+            cell(bin, 'total') ?? 0,
+            cell(bin, 'low') ?? 0,
+            cell(bin, 'high') ?? 0,
+          );
+        }
+      }
+      if (bad > 0) throw badScores(bad, features);
+    }
+    const solved = solveHistogramScale({
+      design,
+      negatives: negativeHistogram,
+      positives: positiveHistogram,
+      populationNegatives: negatives,
+      populationPositives: positives,
+      ...(valid.sampleSize === undefined ? {} : { sampleSize: valid.sampleSize }),
+      alpha,
+      piMin,
+    });
+    solution = {
+      method: 'exact',
+      scale: solved.scale,
+      uniformRate: solved.uniformRate,
+      alpha,
+      piMin,
+      expectedNegatives: solved.expectedNegatives,
+      expectedPositives: solved.expectedPositives,
+      atCap: solved.atCap,
+      atFloor: solved.atFloor,
+      iterations: solved.iterations,
+    };
+    scale = {
+      method: 'histogram',
+      value: solved.scale,
+      uniformRate: solved.uniformRate,
+      alpha,
+      piMin,
+      histogramBins: solved.histogramBins,
+      histogramScale: solved.scale,
+      histogramExpectedNegatives: solved.expectedNegatives,
+      atCap: solved.atCap,
+      atFloor: solved.atFloor,
+    };
+  } else {
+    let mean = 1;
+    let negativeSum = negatives;
+    let positiveComplementSum = positives;
+    if (design !== 'uniform') {
+      const [sums] = await stages.run('mean', () =>
+        engine.query(
+          `SELECT sum(rarefy_v) AS total, sum(CASE WHEN ${y} = 0 THEN rarefy_v ELSE 0e0 END) AS negative_total, ` +
+            `sum(CASE WHEN ${y} = 1 THEN 1e0 - rarefy_v ELSE 0e0 END) AS positive_complement, ` +
+            `sum(CASE WHEN rarefy_v IS NULL OR NOT (rarefy_v >= 0e0 AND rarefy_v <= ${MAX_DOUBLE}) THEN 1 ELSE 0 END) AS bad ` +
+            `FROM (SELECT ${y}, ${score} AS rarefy_v FROM ${from}) AS rarefy_scores`,
+        ),
+      );
+      const bad = cell(sums, 'bad') ?? 0;
+      if (bad > 0) throw badScores(bad, features);
+      const total = cell(sums, 'total') ?? 0;
+      if (!(total > 0)) {
+        throw new RarefyError(
+          'RAREFY_INVALID_ARGUMENT',
+          `scores: all ${rows} rows have design score 0 under ${design}`,
+          'check the pilot (it predicts 0 everywhere?) or use the uniform design',
+          { input: 'scores', design },
+        );
+      }
+      mean = total / rows;
+      negativeSum = cell(sums, 'negative_total') ?? 0;
+      positiveComplementSum = cell(sums, 'positive_complement') ?? 0;
+    }
+    const c = rate / mean;
+    const base = alpha * rate;
+    solution = {
+      method: 'rate',
+      scale: c,
+      uniformRate: rate,
+      alpha,
+      piMin,
+      // Before the floor and the cap: the expected sizes of the linear part.
+      expectedNegatives: slopeFactor * c * negativeSum + base * negatives,
+      expectedPositives: lcc ? slopeFactor * c * positiveComplementSum + base * positives : positives,
+      atCap: 0,
+      atFloor: 0,
+      iterations: 1,
+    };
+    scale = {
+      method: 'rate',
+      value: c,
+      uniformRate: rate,
+      alpha,
+      piMin,
+      histogramBins: 0,
+      histogramScale: null,
+      histogramExpectedNegatives: null,
+      atCap: 0,
+      atFloor: 0,
+    };
+  }
+  return {
+    design,
+    label,
+    features,
+    pilotCoefficients: coefficients,
+    optAInverse: optAInverse === null ? null : Array.from(optAInverse),
+    solution,
+    scale,
+    population,
+    pilot: pilotReport,
+    seed,
+    passes: stages.done,
+  };
+}
+
+function badScores(count: number, features: readonly string[]): RarefyInputError {
+  return new RarefyInputError(
+    'RAREFY_NON_FINITE',
+    `features: ${count} rows have a NULL, NaN or infinite value in a feature (${features.join(', ')}), so their design score is undefined`,
+    'impute or filter rows with missing values before sampling, or leave the column out of the features',
+    { input: 'features', rows: count },
+  );
+}
+
+/**
+ * Fits the pilot and solves the scale inside an SQL engine, without writing a sample (ALGORITHMS.md
+ * A.6-A.7): the class counts by SQL; the balanced pilot drawn by SQL and fitted locally with
+ * `fitLogisticPilot` (the intercept corrected by log(r1/r0)); optA's M from the pilot rows; then
+ * the `exact` scale solved with `solveHistogramScale` on a histogram of the negatives' design scores
+ * aggregated by one SQL `GROUP BY` over the bins `sampleStream` uses (or, under `rate`, the mean
+ * score by SQL). Only the pilot rows and a few thousand bins leave the engine.
+ *
+ * The pilot draw: within each class, the rows ordered by the hash uniform of (row key, seed) (the
+ * dialect's `hashUniform`; without a row key, the engine's `fingerprint` of the label and the
+ * features stands for the row), then by the label and features to break ties, and the first
+ * floor(n/2) negatives and ceil(n/2) positives taken (the whole class under `takeWholeClass`): a
+ * uniform draw without replacement, reproducible for a seed whatever the engine's parallelism or the
+ * order of the files. Rows identical in label and features share a fingerprint; which of them is
+ * drawn does not change the pilot.
+ *
+ * @param engine - the engine (e.g. a `DuckDbEngine`)
+ * @param source - what the engine reads: for DuckDB a CSV/Parquet/JSON file or glob
+ * @param options - label, features, design, sizes, seed, row key, progress
+ * @returns every constant of the sampling statement (see {@link engineSamplingSql})
+ * @throws RarefyInputError for a missing label or feature column, labels other than 0/1, NULL
+ *   features, too small classes; RarefySamplingError `RAREFY_SAMPLE_TOO_LARGE`; RarefyError for bad
+ *   options; RarefyIoError when the engine cannot read the source
+ * @example
+ * ```ts
+ * const plan = await planEngineSample(engine, 'logs/*.parquet', { label: 'clicked', design: 'optA' });
+ * console.log(engineSamplingSql(plan, { dialect: 'spark', inputTable: 'logs.clicks' }));
+ * ```
+ */
+export async function planEngineSample(
+  engine: SqlEngine,
+  source: string,
+  options: EnginePlanOptions,
+): Promise<EngineSamplePlan> {
+  const handle = await engine.openSource(source);
+  try {
+    return await plan(engine, handle.table, options, false);
+  } finally {
+    await handle.release();
+  }
+}
+
+/**
+ * The sampling statement of a plan for any dialect: `samplingSql` with the plan's pilot and scale.
+ *
+ * @param plan - from {@link planEngineSample} (or the same constants found in-process)
+ * @param target - dialect, input table, row key
+ * @returns the SQL
+ * @throws RarefyError as `samplingSql` (e.g. Trino or BigQuery without a row key)
+ * @example
+ * ```ts
+ * const sql = engineSamplingSql(plan, { dialect: 'trino', inputTable: 'hive.logs.clicks', rowKey: 'event_id' });
+ * ```
+ */
+export function engineSamplingSql(
+  plan: Pick<
+    EngineSamplePlan,
+    'design' | 'label' | 'features' | 'pilotCoefficients' | 'optAInverse' | 'solution' | 'seed'
+  >,
+  target: { dialect: SqlDialect; inputTable: string; rowKey?: string },
+): string {
+  return samplingSql({
+    dialect: target.dialect,
+    inputTable: target.inputTable,
+    label: plan.label,
+    features: plan.features,
+    pilotCoefficients: plan.pilotCoefficients,
+    design: plan.design,
+    ...(plan.optAInverse === null ? {} : { optAInverse: plan.optAInverse }),
+    solution: plan.solution,
+    seed: plan.seed,
+    ...(target.rowKey === undefined ? {} : { rowKey: target.rowKey }),
+  });
+}
+
+/**
+ * Out-of-core sampling inside an SQL engine (issue 3's DuckDB path; issue 8's engine abstraction):
+ * {@link planEngineSample}'s statements, then ONE `COPY (samplingSql(...)) TO out` through
+ * `engine.copyTo`, atomic (a temporary file renamed into place when complete). The kept rows have
+ * every input column plus `pi`, `offset` and `weight`, as `sampleStream` writes them; the sample's
+ * class counts are read back from the file. Memory is the engine's (DuckDB streams and spills) plus
+ * the pilot: independent of the number of rows.
+ *
+ * Random numbers: with `rowKey`, each row's uniform is a hash of (row key, seed), the same on every
+ * run; without, the dialect's seeded generator (DuckDB: `setseed` + `random()`, reproducible with
+ * one thread only). See `samplingSql`.
+ *
+ * @param engine - the engine (e.g. a `DuckDbEngine`)
+ * @param source - for DuckDB a CSV/Parquet/JSON file or glob
+ * @param options - as {@link planEngineSample}, plus `out` (and its `format`)
+ * @returns realised and expected sizes, the scale, the pilot, passes, seconds and the SQL run
+ * @throws as {@link planEngineSample}; RarefyIoError when the output cannot be written (then nothing
+ *   is at `out`)
+ * @example
+ * ```ts
+ * const engine = await DuckDbEngine.open();
+ * try {
+ *   const result = await sampleWithEngine(engine, 'logs/*.parquet', {
+ *     label: 'clicked', design: 'optA', sampleSize: 100_000, rowKey: 'event_id', out: 'sample.parquet',
+ *   });
+ *   console.log(result.sample, result.scale.value);
+ * } finally {
+ *   await engine.close();
+ * }
+ * ```
+ */
+export async function sampleWithEngine(
+  engine: SqlEngine,
+  source: string,
+  options: EngineSampleOptions,
+): Promise<EngineSampleResult> {
+  const started = performance.now();
+  const format = options.format ?? (/\.(parquet|pq)$/i.test(options.out) ? 'parquet' : 'csv');
+  if (format !== 'parquet' && format !== 'csv') {
+    throw invalidOption('format', format, "pass 'parquet' or 'csv'");
+  }
+  let handle: SqlSourceHandle | null = await engine.openSource(source);
+  try {
+    const planned = await plan(engine, handle.table, options, true);
+    const sql = engineSamplingSql(planned, {
+      dialect: engine.dialect,
+      inputTable: handle.table,
+      ...(options.rowKey === undefined ? {} : { rowKey: options.rowKey }),
+    });
+    const pass = planned.passes + 1;
+    const report = (done: boolean) =>
+      options.onProgress?.({
+        pass,
+        passes: pass,
+        stage: 'sample',
+        rows: done ? planned.population.rows : 0,
+        done,
+      });
+    report(false);
+    await engine.copyTo(sql, options.out, format);
+    report(true);
+    await handle.release();
+    handle = null;
+    const output = await engine.openSource(options.out);
+    let kept: Record<string, unknown> | undefined;
+    try {
+      const y = quoteIdentifier(planned.label, engine.dialect, 'label');
+      const pi = quoteIdentifier('pi', engine.dialect, 'pi');
+      [kept] = await engine.query(
+        `SELECT sum(CASE WHEN ${y} = 1 THEN 1 ELSE 0 END) AS positives, sum(CASE WHEN ${y} = 0 THEN 1 ELSE 0 END) AS negatives, ` +
+          `sum(CASE WHEN ${y} = 0 AND ${pi} >= 1e0 THEN 1 ELSE 0 END) AS capped FROM ${quoteIdentifier(output.table, engine.dialect, 'table')}`,
+      );
+    } finally {
+      await output.release();
+    }
+    const sample = { positives: cell(kept, 'positives') ?? 0, negatives: cell(kept, 'negatives') ?? 0 };
+    // Every negative at the cap is kept (u < 1 = pi): the count on the output is exact.
+    const atCap = cell(kept, 'capped') ?? 0;
+    return {
+      sample,
+      expected: {
+        negatives: planned.solution.expectedNegatives,
+        positives: planned.solution.expectedPositives,
+      },
+      scale: { ...planned.scale, atCap },
+      solution: { ...planned.solution, atCap },
+      rowsRead: planned.population.rows,
+      population: planned.population,
+      pilot: planned.pilot,
+      passes: pass,
+      seconds: (performance.now() - started) / 1000,
+      sql,
+      out: options.out,
+    };
+  } finally {
+    if (handle !== null) await handle.release().catch(() => undefined);
+  }
+}

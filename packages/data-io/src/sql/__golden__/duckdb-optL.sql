@@ -1,0 +1,21 @@
+-- rarefy negative sampling (optL, duckdb): kept rows with pi, offset = -ln(pi), weight = 1/keep probability
+-- uniforms: a hash of event_id and seed 42
+SELECT
+  scored.*,
+  0e0 - ln(scored."pi") AS "offset",
+  CASE WHEN scored."clicked" = 1 THEN 1e0 ELSE 1e0 / scored."pi" END AS "weight"
+FROM (
+  SELECT
+    src.*,
+    least(1e0, greatest(0.000001e0, 3.3300000000000005e0 * ((1e0 / (1e0 + exp(-greatest((-5.912345678901234e0) + src."age" * 0.4e0 - src."price" * 0.123456789e0 + src."position" * 1.5e-8, (-700e0))))) * sqrt((1e0 - (1e0 / (1e0 + exp(-greatest((-5.912345678901234e0) + src."age" * 0.4e0 - src."price" * 0.123456789e0 + src."position" * 1.5e-8, (-700e0)))))) * (1e0 + src."age" * src."age" + src."price" * src."price" + src."position" * src."position"))) + 0.0012345000000000001e0)) AS "pi"
+  FROM "analytics"."events" AS src
+) AS scored
+WHERE
+  CASE
+    WHEN scored."age" IS NULL THEN CAST(error('rarefy: feature age is NULL in a row, impute or filter NULLs before sampling') AS BOOLEAN)
+    WHEN scored."price" IS NULL THEN CAST(error('rarefy: feature price is NULL in a row, impute or filter NULLs before sampling') AS BOOLEAN)
+    WHEN scored."position" IS NULL THEN CAST(error('rarefy: feature position is NULL in a row, impute or filter NULLs before sampling') AS BOOLEAN)
+    WHEN scored."clicked" = 1 THEN TRUE
+    WHEN scored."clicked" = 0 THEN CAST(hash(xor(hash(scored."event_id"), CAST(42 AS UBIGINT))) & CAST(9007199254740991 AS UBIGINT) AS DOUBLE) * 1.1102230246251565e-16 <= scored."pi"
+    ELSE CAST(error('rarefy: label clicked is not 0 or 1 (or is NULL) in a row, map the label to 0/1') AS BOOLEAN)
+  END

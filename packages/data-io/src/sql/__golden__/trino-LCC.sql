@@ -1,0 +1,21 @@
+-- rarefy negative sampling (LCC, trino): kept rows with pi, offset = ln(a1/a0), weight = 1/keep probability
+-- uniforms: a hash of event_id and seed 42
+SELECT
+  scored.*,
+  ln(least(1e0, greatest(0.000001e0, 3.3300000000000005e0 * ((1e0 - (1e0 / (1e0 + exp(-greatest((-5.912345678901234e0) + scored."age" * 0.4e0 - scored."price" * 0.123456789e0 + scored."position" * 1.5e-8, (-700e0))))))) + 0.0012345000000000001e0)) / scored."pi") AS "offset",
+  1e0 / CASE WHEN scored."clicked" = 1 THEN least(1e0, greatest(0.000001e0, 3.3300000000000005e0 * ((1e0 - (1e0 / (1e0 + exp(-greatest((-5.912345678901234e0) + scored."age" * 0.4e0 - scored."price" * 0.123456789e0 + scored."position" * 1.5e-8, (-700e0))))))) + 0.0012345000000000001e0)) ELSE scored."pi" END AS "weight"
+FROM (
+  SELECT
+    src.*,
+    least(1e0, greatest(0.000001e0, 3.3300000000000005e0 * ((1e0 / (1e0 + exp(-greatest((-5.912345678901234e0) + src."age" * 0.4e0 - src."price" * 0.123456789e0 + src."position" * 1.5e-8, (-700e0)))))) + 0.0012345000000000001e0)) AS "pi"
+  FROM "analytics"."events" AS src
+) AS scored
+WHERE
+  CASE
+    WHEN scored."age" IS NULL THEN CAST(fail('rarefy: feature age is NULL in a row, impute or filter NULLs before sampling') AS BOOLEAN)
+    WHEN scored."price" IS NULL THEN CAST(fail('rarefy: feature price is NULL in a row, impute or filter NULLs before sampling') AS BOOLEAN)
+    WHEN scored."position" IS NULL THEN CAST(fail('rarefy: feature position is NULL in a row, impute or filter NULLs before sampling') AS BOOLEAN)
+    WHEN scored."clicked" = 1 THEN CAST(bitwise_and(from_big_endian_64(xxhash64(to_utf8(CAST(scored."event_id" AS varchar) || ':42'))), 9007199254740991) AS DOUBLE) * 1.1102230246251565e-16 <= least(1e0, greatest(0.000001e0, 3.3300000000000005e0 * ((1e0 - (1e0 / (1e0 + exp(-greatest((-5.912345678901234e0) + scored."age" * 0.4e0 - scored."price" * 0.123456789e0 + scored."position" * 1.5e-8, (-700e0))))))) + 0.0012345000000000001e0))
+    WHEN scored."clicked" = 0 THEN CAST(bitwise_and(from_big_endian_64(xxhash64(to_utf8(CAST(scored."event_id" AS varchar) || ':42'))), 9007199254740991) AS DOUBLE) * 1.1102230246251565e-16 <= scored."pi"
+    ELSE CAST(fail('rarefy: label clicked is not 0 or 1 (or is NULL) in a row, map the label to 0/1') AS BOOLEAN)
+  END
