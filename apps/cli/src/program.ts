@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
+import { registerDoctor } from './commands/doctor.js';
 import { registerFit } from './commands/fit.js';
+import { registerInspect } from './commands/inspect.js';
 import { registerQuickstart } from './commands/quickstart.js';
+import { registerSample } from './commands/sample.js';
 import { registerSimulate } from './commands/simulate.js';
 import type { Io } from './io.js';
 
@@ -45,6 +48,9 @@ export function createProgram(io: Io): Command {
   const context: CommandContext = { io };
   registerQuickstart(program, context);
   registerFit(program, context);
+  registerDoctor(program, context);
   registerSimulate(program, context);
+  registerInspect(program, context);
+  registerSample(program, context);
   return program;
 }

@@ -1,0 +1,524 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  DuckDbEngine,
+  openBatches,
+  parseCsv,
+  readCsvMatrix,
+  sampleStream,
+  writeCsvFile,
+} from '@rarefy/data-io/node';
+import { keepProbability, logisticDesignScores, simulateRareEvents } from '@rarefy/sampling-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryIo, run } from '../index.js';
+
+let directory: string;
+let dataPath: string;
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'rarefy-sample-'));
+  dataPath = join(directory, 'a10.csv');
+  // 40,000 rows at beta0 = -4: about 3% positives (about 1,200).
+  const io = createMemoryIo();
+  const code = await run(
+    ['node', 'rarefy', 'simulate', '--n', '40000', '--seed', '4', '--intercept', '-4', '--out', dataPath],
+    io,
+  );
+  expect(code).toBe(0);
+});
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+async function rarefy(args: string[]) {
+  const io = createMemoryIo();
+  const code = await run(['node', 'rarefy', ...args], io);
+  return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
+}
+
+/** A fresh empty folder. */
+async function folder(name: string): Promise<string> {
+  const path = join(directory, name);
+  await mkdir(path);
+  return path;
+}
+
+interface SampleJson {
+  sample: { positives: number; negatives: number };
+  scale: { method: string; value: number; histogramBins: number; refinedExpectedNegatives?: number };
+  rowsRead: number;
+  seconds: number;
+  expected: { negatives: number; positives: number };
+  out: string;
+}
+
+describe('rarefy sample', () => {
+  it('--json prints one object, and the file holds exactly the kept rows with pi, offset and weight', async () => {
+    const out = join(await folder('json'), 'sample.csv');
+    const result = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      '--label',
+      'y',
+      '--design',
+      'optL',
+      '--sample-size',
+      '1500',
+      '--pilot-size',
+      '400',
+      '--seed',
+      '9',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.endsWith('\n')).toBe(true);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    const parsed = JSON.parse(result.stdout) as SampleJson;
+    for (const key of ['sample', 'scale', 'rowsRead', 'seconds', 'expected', 'out'])
+      expect(parsed).toHaveProperty(key);
+    expect(parsed.rowsRead).toBe(40_000);
+    expect(parsed.out).toBe(out);
+    expect(parsed.scale.method).toBe('histogram');
+    expect(parsed.scale.value).toBeGreaterThan(0);
+    expect(Math.abs(parsed.expected.negatives - 1500) / 1500).toBeLessThan(0.005);
+    expect(Math.abs(parsed.sample.negatives - parsed.expected.negatives)).toBeLessThan(
+      4 * Math.sqrt(parsed.expected.negatives),
+    );
+
+    const table = parseCsv(await readFile(out, 'utf8'));
+    expect(table.columns).toEqual(['y', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'pi', 'offset', 'weight']);
+    let positives = 0;
+    let negatives = 0;
+    for (const row of table.rows) {
+      const [y, , , , , , , piText, offsetText, weightText] = row;
+      const pi = Number(piText);
+      const offset = Number(offsetText);
+      const weight = Number(weightText);
+      expect(pi > 0 && pi <= 1).toBe(true);
+      expect(offset).toBe(0 - Math.log(pi));
+      if (y === '1') {
+        positives++;
+        expect(weight).toBe(1);
+      } else {
+        negatives++;
+        expect(weight).toBe(1 / pi);
+      }
+    }
+    expect({ positives, negatives }).toEqual(parsed.sample);
+    expect(await readdir(join(directory, 'json'))).toEqual(['sample.csv']);
+  });
+
+  it('--refine and --rate report their scale methods; text output for people otherwise', async () => {
+    const dir = await folder('methods');
+    const refined = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      '--label',
+      'y',
+      '--design',
+      'optA',
+      '--sample-size',
+      '1000',
+      '--pilot-size',
+      '400',
+      '--refine',
+      '--out',
+      join(dir, 'refined.csv'),
+      '--json',
+    ]);
+    expect(refined.code).toBe(0);
+    const parsedRefined = JSON.parse(refined.stdout) as SampleJson;
+    expect(parsedRefined.scale.method).toBe('refine');
+    expect(Math.abs(parsedRefined.expected.negatives - 1000) / 1000).toBeLessThan(1e-6);
+    expect(parsedRefined.scale.refinedExpectedNegatives).toBeGreaterThan(0);
+
+    const rate = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      '--label',
+      'y',
+      '--design',
+      'uniform',
+      '--rate',
+      '0.05',
+      '--out',
+      join(dir, 'rate.csv'),
+    ]);
+    expect(rate.code).toBe(0);
+    expect(rate.stdout).toContain('kept');
+    expect(rate.stdout).toContain('rate 0.05');
+    expect(rate.stdout).toContain(join(dir, 'rate.csv'));
+  });
+
+  it('exits 1 naming the file, line and column of a malformed value, and writes nothing', async () => {
+    const dir = await folder('malformed');
+    const lines = (await readFile(dataPath, 'utf8')).split('\n').slice(0, 3001);
+    lines[2500] = '0,0.5,abc,0.1,0.2,0.3,0.4';
+    const bad = join(dir, 'bad.csv');
+    await writeFile(bad, `${lines.join('\n')}\n`);
+    const out = join(dir, 'out.csv');
+    const result = await rarefy(['sample', '--data', bad, '--label', 'y', '--design', 'optL', '--out', out]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(bad);
+    expect(result.stderr).toContain('line 2501');
+    expect(result.stderr).toContain('"x2"');
+    expect(await readdir(dir)).toEqual(['bad.csv']);
+  });
+
+  it('exits 1 for a missing label column and for a missing file, writing nothing', async () => {
+    const dir = await folder('missing');
+    const out = join(dir, 'out.csv');
+    const noLabel = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      '--label',
+      'clicked',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(noLabel.code).toBe(1);
+    expect((JSON.parse(noLabel.stdout) as { error: { message: string } }).error.message).toContain('clicked');
+    const noFile = await rarefy(['sample', '--data', join(dir, 'nope.csv'), '--label', 'y', '--out', out]);
+    expect(noFile.code).toBe(1);
+    expect(noFile.stderr).toContain('nope.csv');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('writes .parquet through the DuckDB engine, with the same rows as the JSON reports', async () => {
+    const dir = await folder('parquet');
+    const out = join(dir, 'sample.parquet');
+    const result = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      '--label',
+      'y',
+      '--design',
+      'proportional',
+      '--sample-size',
+      '800',
+      '--pilot-size',
+      '400',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.stdout) as SampleJson;
+    expect(await readdir(dir)).toEqual(['sample.parquet']);
+    const engine = await DuckDbEngine.open({ threads: 1 });
+    try {
+      const [counts] = await engine.query(
+        `SELECT count(*) FILTER (WHERE y = 1) AS positives, count(*) FILTER (WHERE y = 0) AS negatives, ` +
+          `max(abs("offset" + ln(pi))) AS offsetError FROM read_parquet('${out}')`,
+      );
+      expect(Number(counts?.positives)).toBe(parsed.sample.positives);
+      expect(Number(counts?.negatives)).toBe(parsed.sample.negatives);
+      expect(Number(counts?.offsetError)).toBeLessThan(1e-12);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('leaves no output file when killed with SIGKILL midway', async () => {
+    const dir = await folder('killed');
+    const big = join(dir, 'big.csv');
+    const made = await rarefy([
+      'simulate',
+      '--n',
+      '300000',
+      '--seed',
+      '6',
+      '--intercept',
+      '-4',
+      '--out',
+      big,
+    ]);
+    expect(made.code).toBe(0);
+    const out = join(dir, 'sample.csv');
+    const repository = fileURLToPath(new URL('../../../../', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=@rarefy/source',
+        '--import',
+        'tsx',
+        'apps/cli/src/bin.ts',
+        'sample',
+        '--data',
+        big,
+        '--label',
+        'y',
+        '--design',
+        'optL',
+        '--sample-size',
+        '5000',
+        '--refine',
+        '--out',
+        out,
+      ],
+      { cwd: repository, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    // Kill after the first progress line, or 300 ms after the temporary output file appears.
+    const started = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (): void => {
+        if (!done) {
+          done = true;
+          clearInterval(poll);
+          resolve();
+        }
+      };
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('\n')) finish();
+      });
+      child.on('exit', () => {
+        if (!done) reject(new Error(`the run ended before it was killed: ${stderr}`));
+      });
+      const poll = setInterval(async () => {
+        const names = await readdir(dir);
+        if (names.some((name) => name.startsWith('.rarefy-tmp-'))) setTimeout(finish, 300);
+        else if (Date.now() - started > 60_000) finish();
+      }, 25);
+    });
+    child.kill('SIGKILL');
+    const { signal } = await exited;
+    expect(signal).toBe('SIGKILL');
+    const names = await readdir(dir);
+    expect(names).not.toContain('sample.csv');
+    expect(names.filter((name) => !name.startsWith('.rarefy-tmp-'))).toEqual(['big.csv']);
+    // It was killed midway: its temporary file (which SIGKILL leaves behind) is there.
+    expect(names.some((name) => name.startsWith('.rarefy-tmp-'))).toBe(true);
+  }, 90_000);
+});
+
+describe('rarefy sample --emit-sql and the DuckDB engine', () => {
+  const recipe = [
+    '--label',
+    'y',
+    '--design',
+    'optA',
+    '--sample-size',
+    '1200',
+    '--pilot-size',
+    '400',
+    '--seed',
+    '7',
+  ];
+
+  it('--emit-sql prints only the SQL, whose pi per row equals the in-process pi when DuckDB runs it', async () => {
+    const result = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      ...recipe,
+      '--emit-sql',
+      '--dialect',
+      'duckdb',
+      '--input-table',
+      'events',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.endsWith(';\n')).toBe(true);
+    const lines = result.stdout.trimEnd().split('\n');
+    const statement = lines.filter((line) => !line.startsWith('--'));
+    // Comment lines only before the statement, which starts with SELECT or WITH.
+    expect(lines.slice(0, lines.length - statement.length).every((line) => line.startsWith('-- '))).toBe(
+      true,
+    );
+    expect(statement[0]).toMatch(/^(SELECT|WITH)\b/);
+    expect(statement.filter((line) => line.trim() === '')).toEqual([]);
+
+    // The same constants in-process (same seed: the same pilot and scale).
+    const constants = await sampleStream(await openBatches(dataPath, { label: 'y' }), {
+      label: 'y',
+      design: 'optA',
+      sampleSize: 1200,
+      pilotSize: 400,
+      seed: 7,
+      write: () => {},
+    });
+    const coefficients = Float64Array.from(constants.pilot?.coefficients ?? []);
+    const optAInverse = Float64Array.from(constants.pilot?.optAInverse ?? []);
+    const all = await readCsvMatrix(dataPath, { label: 'y' });
+    const scores = logisticDesignScores(all.x, coefficients, 'optA', { optAInverse });
+    let expected = 0;
+    let variance = 0;
+    for (let i = 0; i < all.x.rows; i++) {
+      if (all.y[i] === 1) continue;
+      const pi = keepProbability(scores[i] as number, constants.solution);
+      expected += pi;
+      variance += pi * (1 - pi);
+    }
+
+    const engine = await DuckDbEngine.open({ threads: 2 });
+    try {
+      await engine.query(`CREATE VIEW events AS SELECT * FROM read_csv('${dataPath}', header = true)`);
+      const kept = await engine.query(result.stdout.trimEnd().replace(/;$/, ''));
+      const negatives = kept.filter((row) => Number(row.y) === 0).length;
+      expect(Math.abs(negatives - expected)).toBeLessThan(4 * Math.sqrt(variance));
+      const names = ['x1', 'x2', 'x3', 'x4', 'x5', 'x6'];
+      const data = new Float64Array(kept.length * 7);
+      kept.forEach((row, i) => {
+        data[i * 7] = 1;
+        names.forEach((name, j) => {
+          data[i * 7 + j + 1] = row[name] as number;
+        });
+      });
+      const keptScores = logisticDesignScores(
+        { data, rows: kept.length, columns: 7, names: ['(Intercept)', ...names], intercept: true },
+        coefficients,
+        'optA',
+        { optAInverse },
+      );
+      kept.forEach((row, i) => {
+        const pi = keepProbability(keptScores[i] as number, constants.solution);
+        expect(Math.abs((row.pi as number) - pi) / pi).toBeLessThan(1e-12);
+      });
+    } finally {
+      await engine.close();
+    }
+  }, 60_000);
+
+  it('samples a Parquet file through DuckDB by default: --json counts match the file, every row has pi, offset, weight', async () => {
+    const dir = await folder('duckdb-parquet');
+    const data = simulateRareEvents({ rows: 30_000, seed: 12, intercept: -4 });
+    const d = data.x.columns;
+    const csv = join(dir, 'data.csv');
+    await writeCsvFile(csv, [
+      { name: 'id', values: Float64Array.from({ length: data.x.rows }, (_, i) => i) },
+      { name: 'y', values: data.y },
+      ...Array.from({ length: d - 1 }, (_, j) => ({
+        name: `x${j + 1}`,
+        values: Float64Array.from({ length: data.x.rows }, (_, i) => data.x.data[i * d + j + 1] as number),
+      })),
+    ]);
+    const parquet = join(dir, 'data.parquet');
+    const engine = await DuckDbEngine.open({ threads: 2 });
+    try {
+      await engine.copyToParquet(`SELECT * FROM read_csv('${csv}', header = true)`, parquet);
+      const out = join(dir, 's.parquet');
+      const result = await rarefy([
+        'sample',
+        '--data',
+        parquet,
+        ...recipe,
+        '--features',
+        'x1,x2,x3,x4,x5,x6',
+        '--row-key',
+        'id',
+        '--out',
+        out,
+        '--json',
+      ]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const parsed = JSON.parse(result.stdout) as SampleJson & { engine: string };
+      expect(parsed.engine).toBe('duckdb');
+      expect(parsed.rowsRead).toBe(30_000);
+      expect(parsed.scale.method).toBe('histogram');
+      expect(Math.abs(parsed.expected.negatives - 1200) / 1200).toBeLessThan(0.005);
+      expect(Math.abs(parsed.sample.negatives - 1200)).toBeLessThan(4 * Math.sqrt(1200));
+      const [counts] = await engine.query(
+        `SELECT count(*) FILTER (WHERE y = 1) AS positives, count(*) FILTER (WHERE y = 0) AS negatives, ` +
+          `count(*) FILTER (WHERE pi IS NULL OR "offset" IS NULL OR weight IS NULL OR pi <= 0 OR pi > 1) AS missing, ` +
+          `max(abs("offset" + ln(pi))) AS offsetError, max(abs(weight * pi - 1)) FILTER (WHERE y = 0) AS weightError ` +
+          `FROM read_parquet('${out}')`,
+      );
+      expect(Number(counts?.positives)).toBe(parsed.sample.positives);
+      expect(Number(counts?.negatives)).toBe(parsed.sample.negatives);
+      expect(Number(counts?.positives)).toBe(Number(data.y.reduce((sum, v) => sum + v, 0)));
+      expect(Number(counts?.missing)).toBe(0);
+      expect(Number(counts?.offsetError)).toBeLessThan(1e-12);
+      expect(Number(counts?.weightError)).toBeLessThan(1e-12);
+      expect((await readdir(dir)).sort()).toEqual(['data.csv', 'data.parquet', 's.parquet']);
+    } finally {
+      await engine.close();
+    }
+  }, 60_000);
+
+  it('usage errors (exit 2): unknown dialect or engine, --emit-sql without --input-table or with --out, no --out', async () => {
+    const emit = ['sample', '--data', dataPath, '--label', 'y', '--emit-sql'];
+    const dialect = await rarefy([...emit, '--dialect', 'oracle', '--input-table', 't']);
+    expect(dialect.code).toBe(2);
+    expect(dialect.stderr).toContain('oracle');
+    const noTable = await rarefy(emit);
+    expect(noTable.code).toBe(2);
+    expect(noTable.stderr).toContain('--input-table');
+    const withOut = await rarefy([...emit, '--input-table', 't', '--out', join(directory, 'x.csv')]);
+    expect(withOut.code).toBe(2);
+    expect(withOut.stderr).toContain('--out');
+    expect(withOut.stdout).toBe('');
+    const noOut = await rarefy(['sample', '--data', dataPath, '--label', 'y']);
+    expect(noOut.code).toBe(2);
+    expect(noOut.stderr).toContain('--out');
+    const engine = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      '--label',
+      'y',
+      '--engine',
+      'spark',
+      '--out',
+      'x.csv',
+    ]);
+    expect(engine.code).toBe(2);
+  });
+
+  it('Trino and BigQuery without --row-key: exit 1 naming --row-key, before reading the data', async () => {
+    for (const dialect of ['trino', 'bigquery']) {
+      const result = await rarefy([
+        'sample',
+        '--data',
+        join(directory, 'does-not-exist.csv'),
+        '--label',
+        'y',
+        '--emit-sql',
+        '--dialect',
+        dialect,
+        '--input-table',
+        'logs.clicks',
+      ]);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('--row-key');
+    }
+    const withKey = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      '--label',
+      'y',
+      '--design',
+      'proportional',
+      '--emit-sql',
+      '--dialect',
+      'trino',
+      '--input-table',
+      'hive.logs.clicks',
+      '--row-key',
+      'event_id',
+    ]);
+    expect(withKey.code).toBe(0);
+    expect(withKey.stdout).toContain('FROM "hive"."logs"."clicks"');
+    expect(withKey.stdout).toContain('xxhash64');
+  });
+});

@@ -1,0 +1,463 @@
+import { resolve } from 'node:path';
+import {
+  type BatchReader,
+  DuckDbEngine,
+  type EngineSamplePlan,
+  engineSamplingSql,
+  openBatches,
+  openSampleWriter,
+  planEngineSample,
+  type SampleWriter,
+  SQL_DIALECTS,
+  type SqlDialect,
+  type StreamSampleResult,
+  type StreamScale,
+  sampleStream,
+  sampleWithEngine,
+} from '@rarefy/data-io/node';
+import { type Command, Option } from 'commander';
+import { formatDuration, formatNumber } from '../format.js';
+import type { Io } from '../io.js';
+import { printJson, printLine } from '../io.js';
+import type { CommandContext } from '../program.js';
+import { createProgress, type Progress } from '../progress.js';
+import { addRecipeOptions, type RecipeCliOptions } from './shared.js';
+
+/** The options of `rarefy sample`, as commander parses them (`--estimator` is accepted and ignored). */
+export interface SampleOptions extends RecipeCliOptions {
+  data: string;
+  label: string;
+  /** The sample to write (required unless `emitSql`). */
+  out?: string;
+  /** Where the sampling runs (default: `duckdb` for Parquet input, else `in-process`). */
+  engine?: SampleEngine;
+  /** A column identifying rows: uniforms (and the DuckDB pilot draw) become hashes of it and the seed. */
+  rowKey?: string;
+  /** Print the sampling SQL instead of sampling. */
+  emitSql?: boolean;
+  /** The SQL's dialect (with `emitSql`; default duckdb). */
+  dialect?: SqlDialect;
+  /** The table the SQL reads (with `emitSql`). */
+  inputTable?: string;
+  /** Comma-separated feature columns (default: every numeric column but the label). */
+  features?: string;
+  refine?: boolean;
+  json?: boolean;
+}
+
+/**
+ * What `rarefy sample --json` prints: one object. `sample`, `scale`, `rowsRead` and `seconds` are the
+ * contract of issue 3; `expected` and `out` are kept stable too; the rest is extra detail.
+ */
+export interface SampleCommandResult {
+  /** Realised kept rows by class. */
+  sample: { positives: number; negatives: number };
+  /** The scale: method (`histogram`, `refine`, `rate`), value c, and how it was solved. */
+  scale: StreamScale;
+  /** Rows in the input. */
+  rowsRead: number;
+  /** Wall-clock seconds, opening and writing included. */
+  seconds: number;
+  /** Exact expected kept rows at the scale used. */
+  expected: { negatives: number; positives: number };
+  /** The absolute path of the file written. */
+  out: string;
+  design: string;
+  population: { rows: number; positives: number; negatives: number };
+  /** Passes made over the input. */
+  passes: number;
+  /** The pilot (coefficients by name, draw sizes), or null for `uniform`. */
+  pilot: StreamSampleResult['pilot'];
+  /** Where the sampling ran. */
+  engine: SampleEngine;
+}
+
+/** Where `rarefy sample` runs: the streaming passes in this process, or the embedded DuckDB engine. */
+export type SampleEngine = 'in-process' | 'duckdb';
+
+/** The engines `--engine` accepts. */
+export const SAMPLE_ENGINES: readonly SampleEngine[] = ['in-process', 'duckdb'];
+
+/**
+ * The engine used when `--engine` is not given: DuckDB for a Parquet file or a glob of Parquet files
+ * (the in-process readers do not read Parquet), in-process otherwise.
+ *
+ * @param data - the `--data` path or glob
+ * @returns the engine
+ * @example
+ * ```ts
+ * defaultEngine('logs/*.parquet'); // 'duckdb'
+ * ```
+ */
+export function defaultEngine(data: string): SampleEngine {
+  return /\.(parquet|pq)$/i.test(data) ? 'duckdb' : 'in-process';
+}
+
+/** Progress on stderr: one reporter per pass, rows and rows per second. */
+function passProgress(
+  io: Io,
+  json: boolean | undefined,
+  silent = false,
+): {
+  update(pass: number, passes: number, stage: string, rows: number): void;
+  stop(): void;
+} {
+  let current: Progress | null = null;
+  let currentPass = 0;
+  let passStarted = 0;
+  let total: number | undefined;
+  let lastRows = 0;
+  return {
+    update(pass, passes, stage, rows) {
+      if (pass !== currentPass) {
+        current?.stop();
+        // Every pass reads every row: after the first, the total is known.
+        if (currentPass > 0) total = lastRows;
+        currentPass = pass;
+        passStarted = io.now();
+        current = createProgress({
+          label: `pass ${pass} of ${passes} (${stage})`,
+          total,
+          json,
+          silent,
+          stream: io.stderr,
+          now: io.now,
+        });
+      }
+      const seconds = (io.now() - passStarted) / 1000;
+      const speed = seconds > 0 ? `${Math.round(rows / seconds).toLocaleString('en-US')} rows/s` : '';
+      lastRows = rows;
+      current?.update(rows, speed);
+    },
+    stop() {
+      current?.stop();
+      current = null;
+    },
+  };
+}
+
+/**
+ * Samples a file (or a glob of files) of any size out of core and writes the kept rows with `pi`,
+ * `offset` and `weight`, atomically: the output exists only once it is complete.
+ *
+ * @param options - input, label, design and sizes, output path
+ * @param context - the command's Io
+ * @returns the JSON-ready result
+ * @example
+ * ```ts
+ * const result = await sample({ data: 'clicks.csv', label: 'y', out: 'sample.csv', design: 'optA',
+ *   estimator: 'log-odds', pilotSize: 1000, alpha: 0, piMin: 1e-6, seed: 1 }, { io: processIo() });
+ * ```
+ */
+export async function sample(options: SampleOptions, context: CommandContext): Promise<SampleCommandResult> {
+  const { io } = context;
+  const started = io.now();
+  const out = resolve(options.out ?? '');
+  const features = featureList(options.features);
+  const engine = options.engine ?? defaultEngine(options.data);
+  if (engine === 'duckdb') {
+    const progress = passProgress(io, options.json);
+    const duck = await DuckDbEngine.open();
+    try {
+      const result = await sampleWithEngine(duck, options.data, {
+        ...planOptions(options, features),
+        out,
+        onProgress: ({ pass, passes, stage, rows }) => progress.update(pass, passes, stage, rows),
+      });
+      return {
+        sample: { ...result.sample },
+        scale: result.scale,
+        rowsRead: result.rowsRead,
+        seconds: (io.now() - started) / 1000,
+        expected: { ...result.expected },
+        out,
+        design: options.design,
+        population: { ...result.population },
+        passes: result.passes,
+        pilot: result.pilot,
+        engine,
+      };
+    } finally {
+      progress.stop();
+      await duck.close();
+    }
+  }
+  const reader: BatchReader = await openBatches(options.data, { label: options.label });
+  // A .parquet path goes through the embedded DuckDB engine; anything else is CSV.
+  const writer: SampleWriter = await openSampleWriter(out);
+  const progress = passProgress(io, options.json);
+  let result: StreamSampleResult;
+  try {
+    result = await sampleStream(reader, {
+      label: options.label,
+      ...(features === undefined ? {} : { features }),
+      design: options.design,
+      pilotSize: options.pilotSize,
+      takeWholeClass: options.takeWholeClass ?? false,
+      ...(options.sampleSize === undefined ? {} : { sampleSize: options.sampleSize }),
+      ...(options.rate === undefined ? {} : { rate: options.rate }),
+      alpha: options.alpha,
+      piMin: options.piMin,
+      seed: options.seed,
+      scale: options.refine ? 'refine' : 'histogram',
+      write: (batch) => writer.write(batch),
+      onProgress: ({ pass, passes, stage, rows }) => progress.update(pass, passes, stage, rows),
+    });
+    progress.stop();
+    await writer.commit();
+  } catch (error) {
+    progress.stop();
+    await writer.abort();
+    throw error;
+  }
+  return {
+    sample: { ...result.sample },
+    scale: result.scale,
+    rowsRead: result.rowsRead,
+    seconds: (io.now() - started) / 1000,
+    expected: { ...result.expected },
+    out,
+    design: options.design,
+    population: { ...result.population },
+    passes: result.passes,
+    pilot: result.pilot,
+    engine,
+  };
+}
+
+/** `--features a,b,c` as a list (undefined when not given). */
+function featureList(text: string | undefined): string[] | undefined {
+  return text
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+}
+
+/** The recipe options of the engine path. */
+function planOptions(options: SampleOptions, features: string[] | undefined) {
+  return {
+    label: options.label,
+    ...(features === undefined ? {} : { features }),
+    design: options.design,
+    pilotSize: options.pilotSize,
+    takeWholeClass: options.takeWholeClass ?? false,
+    ...(options.sampleSize === undefined ? {} : { sampleSize: options.sampleSize }),
+    ...(options.rate === undefined ? {} : { rate: options.rate }),
+    alpha: options.alpha,
+    piMin: options.piMin,
+    seed: options.seed,
+    ...(options.rowKey === undefined ? {} : { rowKey: options.rowKey }),
+  };
+}
+
+/**
+ * `rarefy sample --emit-sql`: fits the pilot and solves the scale on `--data` (in this process, or
+ * with DuckDB for Parquet or `--engine duckdb`), then returns the sampling SQL for `--dialect` with
+ * those constants baked in, reading `--input-table`. In-process, the constants are those of
+ * `rarefy sample --engine in-process` with the same options (its sampling pass runs, writing
+ * nothing); with DuckDB, those of `rarefy sample --engine duckdb`.
+ *
+ * @param options - the sample options with `inputTable` (and `dialect`, default duckdb)
+ * @param context - the command's Io (progress on stderr only when it is a terminal)
+ * @returns the SQL text
+ * @throws RarefyError as `samplingSql`, e.g. `RAREFY_INVALID_ARGUMENT` for Trino or BigQuery
+ *   without `rowKey`; whatever reading or fitting throws
+ * @example
+ * ```ts
+ * const sql = await emitSamplingSql({ ...options, emitSql: true, dialect: 'spark', inputTable: 'logs.clicks' }, context);
+ * ```
+ */
+export async function emitSamplingSql(options: SampleOptions, context: CommandContext): Promise<string> {
+  const { io } = context;
+  const dialect = options.dialect ?? 'duckdb';
+  const target = {
+    dialect,
+    inputTable: options.inputTable ?? '',
+    ...(options.rowKey === undefined ? {} : { rowKey: options.rowKey }),
+  };
+  // Refuse a missing row key (Trino, BigQuery) before reading anything: samplingSql's typed error.
+  engineSamplingSql(
+    {
+      design: 'uniform',
+      label: options.label,
+      features: [],
+      pilotCoefficients: [0],
+      optAInverse: null,
+      solution: {
+        method: 'exact',
+        scale: 1,
+        uniformRate: 1,
+        alpha: 0,
+        piMin: 1e-6,
+        expectedNegatives: 0,
+        expectedPositives: 0,
+        atCap: 0,
+        atFloor: 0,
+        iterations: 0,
+      },
+      seed: options.seed,
+    },
+    target,
+  );
+  const features = featureList(options.features);
+  const engine = options.engine ?? defaultEngine(options.data);
+  const progress = passProgress(io, options.json, !io.stderr.isTTY);
+  let plan: Pick<
+    EngineSamplePlan,
+    'design' | 'label' | 'features' | 'pilotCoefficients' | 'optAInverse' | 'solution' | 'seed'
+  >;
+  try {
+    if (engine === 'duckdb') {
+      const duck = await DuckDbEngine.open();
+      try {
+        plan = await planEngineSample(duck, options.data, {
+          ...planOptions(options, features),
+          onProgress: ({ pass, passes, stage, rows }) => progress.update(pass, passes, stage, rows),
+        });
+      } finally {
+        await duck.close();
+      }
+    } else {
+      const reader: BatchReader = await openBatches(options.data, { label: options.label });
+      const result = await sampleStream(reader, {
+        ...planOptions(options, features),
+        scale: options.refine ? 'refine' : 'histogram',
+        write: () => {},
+        onProgress: ({ pass, passes, stage, rows }) => progress.update(pass, passes, stage, rows),
+      });
+      plan = {
+        design: options.design,
+        label: options.label,
+        features: result.pilot === null ? [] : result.pilot.names.slice(1),
+        pilotCoefficients: result.pilot?.coefficients ?? [0],
+        optAInverse: result.pilot?.optAInverse ?? null,
+        solution: result.solution,
+        seed: options.seed,
+      };
+    }
+  } finally {
+    progress.stop();
+  }
+  return engineSamplingSql(plan, target);
+}
+
+/** Prints a sample run for people. */
+function printSample(context: CommandContext, options: SampleOptions, result: SampleCommandResult): void {
+  const { population, sample: kept, expected, scale } = result;
+  const share = formatNumber((100 * population.positives) / population.rows, 3);
+  const scaleText =
+    scale.method === 'rate'
+      ? `rate ${formatNumber(scale.uniformRate)}`
+      : `solved on a ${scale.histogramBins}-bin histogram${scale.method === 'refine' ? ' and refined' : ''}`;
+  printLine(
+    context.io,
+    [
+      `${options.data}: ${population.rows.toLocaleString('en-US')} rows, ${population.positives.toLocaleString('en-US')} positives (${share}%), read in ${result.passes} passes`,
+      `design ${result.design}: kept ${kept.positives.toLocaleString('en-US')} positives and ${kept.negatives.toLocaleString('en-US')} negatives ` +
+        `(expected ${formatNumber(expected.negatives, 6)}), scale ${formatNumber(scale.value, 6)} (${scaleText}), seed ${options.seed}`,
+      `wrote ${result.out} with columns pi, offset (add to the logit when fitting) and weight (for IPW) in ${formatDuration(result.seconds)}`,
+    ].join('\n'),
+  );
+}
+
+/**
+ * Adds `rarefy sample` to the program.
+ *
+ * @param program - the `rarefy` program
+ * @param context - the Io the command prints to
+ * @returns the subcommand
+ * @example
+ * ```ts
+ * registerSample(program, context);
+ * ```
+ */
+export function registerSample(program: Command, context: CommandContext): Command {
+  const command = program
+    .command('sample')
+    .description(
+      'Sample the negatives of a file or glob of any size with a pilot, out of core, and write the kept ' +
+        'rows with pi, offset and weight so any trainer can correct for the sampling; or print the ' +
+        'sampling as one SQL statement for the engine that holds the data (--emit-sql).',
+    )
+    .requiredOption(
+      '--data <file|glob>',
+      'the input: CSV, TSV, JSON Lines or LibSVM (in-process), or Parquet (DuckDB); a file or a glob',
+    )
+    .requiredOption('--label <column>', 'the 0/1 label column')
+    .option(
+      '--out <file>',
+      'the sample to write: .csv, or .parquet (written with the embedded DuckDB engine); not with --emit-sql',
+    )
+    .option(
+      '--features <columns>',
+      'comma-separated feature columns (default: every numeric column but the label)',
+    )
+    .option(
+      '--refine',
+      'one more pass to solve the scale exactly (default: a histogram, within a fraction of a percent; in-process only)',
+    )
+    .addOption(
+      new Option(
+        '--engine <engine>',
+        'where the sampling runs (default: duckdb for .parquet input or globs, else in-process)',
+      ).choices(SAMPLE_ENGINES),
+    )
+    .option(
+      '--row-key <column>',
+      'a column identifying rows: uniforms become a hash of it and the seed (reproducible in any engine; needed for trino and bigquery)',
+    )
+    .option(
+      '--emit-sql',
+      'fit the pilot and solve the scale on --data, then print the sampling SQL (and nothing else) instead of sampling',
+    )
+    .addOption(
+      new Option('--dialect <dialect>', 'the SQL dialect of --emit-sql (default duckdb)').choices(
+        SQL_DIALECTS,
+      ),
+    )
+    .option(
+      '--input-table <name>',
+      'the table the emitted SQL reads (table, schema.table or catalog.schema.table)',
+    );
+  addRecipeOptions(command, { design: 'optA' });
+  return command
+    .option(
+      '--json',
+      'print one JSON object (sample, scale, rowsRead, seconds, expected, out) and nothing else on stdout',
+    )
+    .action(async (options: SampleOptions, self: Command) => {
+      const usage = (message: string): never =>
+        self.error(message, { exitCode: 2, code: 'rarefy.usage' }) as never;
+      const engine = options.engine ?? defaultEngine(options.data);
+      if (options.emitSql) {
+        if (options.out !== undefined)
+          usage('--out cannot be used with --emit-sql, which prints SQL instead of writing a sample');
+        if (options.json)
+          usage('--json cannot be used with --emit-sql, which prints the SQL and nothing else');
+        if (options.inputTable === undefined)
+          usage('--emit-sql needs --input-table <name>, the table the SQL reads in the target engine');
+        if (options.refine && engine === 'duckdb')
+          usage('--refine is in-process only; leave it out or pass --engine in-process');
+        context.io.stdout.write(`${await emitSamplingSql(options, context)};\n`);
+        return;
+      }
+      if (options.out === undefined)
+        usage("required option '--out <file>' not specified (or pass --emit-sql)");
+      if (options.dialect !== undefined || options.inputTable !== undefined) {
+        usage('--dialect and --input-table go with --emit-sql');
+      }
+      if (engine === 'duckdb' && options.refine) {
+        usage(
+          '--refine is in-process only (the DuckDB path solves the scale on a histogram); leave it out or pass --engine in-process',
+        );
+      }
+      if (engine === 'in-process' && options.rowKey !== undefined) {
+        usage(
+          '--row-key applies to --engine duckdb and --emit-sql (in-process sampling draws from its own seeded generator)',
+        );
+      }
+      const result = await sample(options, context);
+      if (options.json) printJson(context.io, result);
+      else printSample(context, options, result);
+    });
+}
