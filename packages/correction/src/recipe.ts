@@ -4,6 +4,7 @@ import {
   createRng,
   type DesignMatrix,
   type DesignName,
+  designScores,
   drawBalancedPilot,
   linearPredictor,
   logisticDesignScores,
@@ -47,6 +48,13 @@ export interface FitRareEventsOptions {
   estimator?: EstimatorName;
   /** Rows in the balanced pilot (default 1000: 500 per class). Not used by `uniform`. */
   pilotSize?: number;
+  /**
+   * Population-scale probabilities of an external pilot (any model: a network, an ONNX classifier),
+   * one per row. The balanced pilot draw and fit are then skipped; optA's M is the average of
+   * p(1 - p) x x' over all rows; and the result is the subsample estimate alone (there is no pilot
+   * information matrix to combine with), with `pilot: null`.
+   */
+  pilotProbability?: Float64Array;
   /** Expected number of negatives to keep (default: the number of positives). Selects the `exact` scale. */
   sampleSize?: number;
   /** Sampling rate r in (0, 1] for the `rate` scale (c = r / mean score). Excludes `sampleSize`. */
@@ -146,6 +154,29 @@ function sharedRowsCrossMeat(
 
 const now = (): number => performance.now() / 1000;
 
+/** An external pilot's probabilities must be one finite probability per row. */
+function requirePilotProbability(probability: Float64Array, rows: number): void {
+  if (probability.length !== rows) {
+    throw new RarefyInputError(
+      'RAREFY_DIMENSION_MISMATCH',
+      `pilotProbability: ${probability.length} probabilities for ${rows} rows of x`,
+      'score every row of x with the pilot, in order',
+      { input: 'pilotProbability' },
+    );
+  }
+  for (let i = 0; i < rows; i++) {
+    const value = probability[i] as number;
+    if (!(value >= 0 && value <= 1)) {
+      throw new RarefyInputError(
+        'RAREFY_NON_FINITE',
+        `pilotProbability: row ${i + 1} (index ${i}) is ${value}, not a probability`,
+        "pass the pilot's population-scale probabilities (after its own sampling correction), each in [0, 1]",
+        { input: 'pilotProbability', row: i, value },
+      );
+    }
+  }
+}
+
 /**
  * The whole rare-events recipe in one call: validate, draw a balanced pilot and fit it (intercept
  * corrected by log(r1/r0)), score every row, solve the scale, Poisson-sample the negatives, fit the
@@ -176,7 +207,7 @@ export function fitRareEvents(options: FitRareEventsOptions): RareEventsFit {
   progress('validate');
   // The scoring pass checks every value for finiteness on its way (naming the row and column); only
   // `uniform`, which scores nothing, needs the separate full pass.
-  validateDesignMatrix(x, 'x', { finite: design === 'uniform' });
+  validateDesignMatrix(x, 'x', { finite: design === 'uniform' || options.pilotProbability !== undefined });
   if (y.length !== x.rows) {
     throw new RarefyInputError(
       'RAREFY_DIMENSION_MISMATCH',
@@ -201,7 +232,9 @@ export function fitRareEvents(options: FitRareEventsOptions): RareEventsFit {
   let pilotFit: LogisticFit | null = null;
   let pilotX: DesignMatrix | null = null;
   let pilotY: Uint8Array | null = null;
-  if (design !== 'uniform') {
+  const external = design === 'uniform' ? undefined : options.pilotProbability;
+  if (external !== undefined) requirePilotProbability(external, x.rows);
+  if (design !== 'uniform' && external === undefined) {
     const draw = drawBalancedPilot(y, options.pilotSize ?? 1000, rng, {
       takeWholeClass: options.takeWholeClass ?? false,
     });
@@ -228,7 +261,13 @@ export function fitRareEvents(options: FitRareEventsOptions): RareEventsFit {
   // Score every row with the population-scale pilot probability, then the design's score.
   progress('score');
   let scores: Float64Array;
-  if (pilot === null) {
+  if (external !== undefined) {
+    const optAInverse =
+      design === 'optA'
+        ? optAMatrix(x, y, external, { negativeRate: 1, positiveRate: 1 }).inverse
+        : undefined;
+    scores = designScores(design, external, x, { optAInverse });
+  } else if (pilot === null) {
     scores = new Float64Array(x.rows).fill(1);
   } else {
     let optAInverse: Float64Array | undefined;
