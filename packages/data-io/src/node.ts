@@ -175,3 +175,5 @@ export * from './duckdb/index.js';
 export * from './engine/index.js';
 // Out-of-core sampling (stream-sample/).
 export * from './stream-sample/index.js';
+export type { DesignMatrixInput, ReadDesignMatrixOptions } from './node/read-matrix.js';
+export { readDesignMatrix } from './node/read-matrix.js';
