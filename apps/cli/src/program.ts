@@ -1,10 +1,12 @@
 import { Command } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { registerDoctor } from './commands/doctor.js';
+import { registerExport } from './commands/export.js';
 import { registerFit } from './commands/fit.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerSample } from './commands/sample.js';
+import { registerScore } from './commands/score.js';
 import { registerSimulate } from './commands/simulate.js';
 import type { Io } from './io.js';
 
@@ -52,5 +54,7 @@ export function createProgram(io: Io): Command {
   registerSimulate(program, context);
   registerInspect(program, context);
   registerSample(program, context);
+  registerScore(program, context);
+  registerExport(program, context);
   return program;
 }

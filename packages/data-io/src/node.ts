@@ -173,7 +173,7 @@ export async function writeCsvFile(
 export * from './duckdb/index.js';
 // The sampling recipe inside an SQL engine (engine/).
 export * from './engine/index.js';
-// Out-of-core sampling (stream-sample/).
-export * from './stream-sample/index.js';
 export type { DesignMatrixInput, ReadDesignMatrixOptions } from './node/read-matrix.js';
 export { readDesignMatrix } from './node/read-matrix.js';
+// Out-of-core sampling (stream-sample/).
+export * from './stream-sample/index.js';

@@ -1,8 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fitRareEvents } from '@rarefy/correction';
-import { readCsvMatrix } from '@rarefy/data-io/node';
+import { openBatches, readCsvMatrix } from '@rarefy/data-io/node';
+import { LogisticPilot } from '@rarefy/pilot-model';
+import { loadModel, OnnxPilot, readModelFolder } from '@rarefy/pilot-model/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryIo, run } from '../index.js';
 
@@ -95,6 +97,36 @@ describe('rarefy fit', () => {
     expect(parsed.sample.negatives).toBe(library.sample.negatives);
   });
 
+  it('reads JSON Lines as well as CSV, with the same result', async () => {
+    const data = await readCsvMatrix(dataPath, { label: 'y' });
+    const lines: string[] = [];
+    for (let i = 0; i < data.rows; i++) {
+      const row: Record<string, number> = { y: data.y[i] as number };
+      for (let j = 1; j < data.x.columns; j++)
+        row[data.x.names[j] as string] = data.x.data[i * data.x.columns + j] as number;
+      lines.push(JSON.stringify(row));
+    }
+    const jsonl = join(directory, 'a10.jsonl');
+    await writeFile(jsonl, `${lines.join('\n')}\n`);
+    const fromCsv = await rarefy([...base(), '--sample-size', '1000', '--json']);
+    const fromJsonl = await rarefy([
+      'fit',
+      '--data',
+      jsonl,
+      '--label',
+      'y',
+      '--pilot-size',
+      '400',
+      '--seed',
+      '5',
+      '--sample-size',
+      '1000',
+      '--json',
+    ]);
+    expect(fromJsonl.code).toBe(0);
+    expect(JSON.parse(fromJsonl.stdout).coefficients).toEqual(JSON.parse(fromCsv.stdout).coefficients);
+  });
+
   it('prints a table for people without --json', async () => {
     const result = await rarefy([...base(), '--design', 'uniform']);
     expect(result.code).toBe(0);
@@ -164,5 +196,117 @@ describe('rarefy quickstart', () => {
     expect(naive?.calibrationInTheLarge).toBeGreaterThan(5);
     expect(Math.abs((corrected?.calibrationInTheLarge as number) - 1)).toBeLessThan(0.3);
     expect(Math.abs((full?.calibrationInTheLarge as number) - 1)).toBeLessThan(0.3);
+  });
+});
+
+describe('rarefy fit --save', () => {
+  it('saves the corrected model: loadModel and its model.onnx predict sigma(x beta) of the fit', async () => {
+    const dir = join(directory, 'saved-model');
+    const result = await rarefy([
+      'fit',
+      '--data',
+      dataPath,
+      '--label',
+      'y',
+      '--pilot-size',
+      '400',
+      '--seed',
+      '5',
+      '--sample-size',
+      '1500',
+      '--save',
+      dir,
+      '--json',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    const parsed = JSON.parse(result.stdout) as {
+      coefficients: Record<string, number>;
+      sample: { positives: number; negatives: number };
+      saved: string;
+    };
+    expect(parsed.saved).toBe(dir);
+    const names = Object.keys(parsed.coefficients);
+    const beta = Object.values(parsed.coefficients);
+
+    const { manifest } = await readModelFolder(dir);
+    expect(manifest.kind).toBe('logistic');
+    expect(manifest.schema.label).toBe('y');
+    expect(manifest.schema.features.map((feature) => feature.name)).toEqual(names.slice(1));
+    expect(manifest.training).toMatchObject({ design: 'optA', estimator: 'log-odds', seed: 5 });
+    expect(manifest.training.sizes).toMatchObject({
+      negatives: parsed.sample.negatives,
+      positives: parsed.sample.positives,
+    });
+    expect(manifest.files.map((file) => file.path).sort()).toEqual(['coefficients.json', 'model.onnx']);
+
+    const data = await readCsvMatrix(dataPath, { label: 'y' });
+    const expected = new Float64Array(data.x.rows);
+    for (let i = 0; i < data.x.rows; i++) {
+      let eta = 0;
+      for (let j = 0; j < beta.length; j++)
+        eta += (data.x.data[i * data.x.columns + j] as number) * (beta[j] as number);
+      expected[i] = 1 / (1 + Math.exp(-eta));
+    }
+    const model = await loadModel(dir);
+    expect(model).toBeInstanceOf(LogisticPilot);
+    const inProcess = (model as LogisticPilot).predictMatrix(data.x);
+    let worst = 0;
+    for (let i = 0; i < expected.length; i++) {
+      worst = Math.max(worst, Math.abs((inProcess[i] as number) - (expected[i] as number)));
+    }
+    expect(worst).toBeLessThan(1e-12);
+
+    const onnx = await OnnxPilot.create(join(dir, 'model.onnx'));
+    try {
+      const reader = await openBatches(dataPath, { label: 'y' });
+      let row = 0;
+      let worstOnnx = 0;
+      for await (const batch of reader.batches()) {
+        const p = await onnx.predictProbability(batch);
+        for (let i = 0; i < p.length; i++, row++) {
+          worstOnnx = Math.max(worstOnnx, Math.abs((p[i] as number) - (expected[row] as number)));
+        }
+      }
+      expect(row).toBe(expected.length);
+      expect(worstOnnx).toBeLessThan(1e-5);
+    } finally {
+      await onnx.release();
+    }
+  });
+
+  it('keeps the --json contract keys and prints the folder for people', async () => {
+    const dir = join(directory, 'saved-text');
+    const result = await rarefy([
+      ...['fit', '--data', dataPath, '--label', 'y', '--pilot-size', '400'],
+      '--save',
+      dir,
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`saved the model to ${dir}`);
+  });
+
+  it('refuses to replace a folder that is not a saved model (exit 1, nothing written)', async () => {
+    const dir = join(directory, 'not-a-model');
+    await mkdir(dir);
+    await writeFile(join(dir, 'notes.txt'), 'keep me\n');
+    const result = await rarefy([
+      'fit',
+      '--data',
+      dataPath,
+      '--label',
+      'y',
+      '--pilot-size',
+      '400',
+      '--save',
+      dir,
+      '--json',
+    ]);
+    expect(result.code).toBe(1);
+    const parsed = JSON.parse(result.stdout) as { error: { code: string; message: string } };
+    expect(parsed.error.code).toBe('RAREFY_IO_ERROR');
+    expect(parsed.error.message).toMatch(/not a saved model/);
+    expect(await readdir(dir)).toEqual(['notes.txt']);
   });
 });

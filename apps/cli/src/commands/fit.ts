@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { fitRareEvents, type RareEventsFit } from '@rarefy/correction';
-import { readCsvMatrix } from '@rarefy/data-io/node';
+import { readDesignMatrix } from '@rarefy/data-io/node';
+import { LogisticPilot } from '@rarefy/pilot-model';
+import { saveModel } from '@rarefy/pilot-model/node';
 import type { Command } from 'commander';
 import { formatDuration, formatNumber, formatTable } from '../format.js';
 import { printJson, printLine } from '../io.js';
@@ -12,6 +14,8 @@ import { addRecipeOptions, byName, type RecipeCliOptions } from './shared.js';
 export interface FitOptions extends RecipeCliOptions {
   data: string;
   label: string;
+  /** Save the corrected final model as a `logistic` model folder here (atomically). */
+  save?: string;
   json?: boolean;
 }
 
@@ -40,6 +44,8 @@ export interface FitResult {
   scale: { method: string; value: number; atCap: number; atFloor: number };
   /** Seconds spent reading and in each stage of the recipe. */
   timings: Record<string, number>;
+  /** With `--save`: the absolute path of the model folder written. */
+  saved?: string;
 }
 
 /** Builds the JSON result from a fit (shared by `fit` and tests). */
@@ -82,9 +88,9 @@ export async function fit(options: FitOptions, context: CommandContext): Promise
   const started = io.now();
   const path = resolve(options.data);
   const reading = createProgress({ label: `reading ${options.data}`, json: options.json, stream: io.stderr });
-  let data: Awaited<ReturnType<typeof readCsvMatrix>>;
+  let data: Awaited<ReturnType<typeof readDesignMatrix>>;
   try {
-    data = await readCsvMatrix(path, {
+    data = await readDesignMatrix(path, {
       label: options.label,
       onProgress: ({ rows }) => reading.update(rows, 'rows'),
     });
@@ -112,7 +118,37 @@ export async function fit(options: FitOptions, context: CommandContext): Promise
   } finally {
     stages.stop();
   }
-  return fitResult(result, readSeconds, (io.now() - started) / 1000);
+  if (options.save === undefined) return fitResult(result, readSeconds, (io.now() - started) / 1000);
+  const saved = await saveFit(options.save, result, options);
+  return { ...fitResult(result, readSeconds, (io.now() - started) / 1000), saved };
+}
+
+/**
+ * Saves the corrected final model of a fit as a `logistic` model folder (DESIGN.md "What a saved
+ * model is"), atomically: `manifest.json` (feature schema, label, how it was trained: design,
+ * estimator, realised, population and pilot sizes, seed), `coefficients.json` (exact float64) and
+ * `model.onnx` (the population-probability export of `logisticToOnnx`, for `score`, `serve` and any
+ * onnxruntime).
+ *
+ * @param dir - the folder to write (replaced only if it holds a saved model or is empty)
+ * @param result - the recipe's result
+ * @param options - the label column and the seed the recipe ran with
+ * @returns the folder's absolute path
+ * @throws RarefyIoError `RAREFY_IO_ERROR` when the folder cannot be written or is not replaceable
+ * @example
+ * ```ts
+ * const dir = await saveFit('models/ctr', fit, { label: 'y', seed: 1 });
+ * ```
+ */
+export async function saveFit(
+  dir: string,
+  result: RareEventsFit,
+  options: { label: string; seed: number },
+): Promise<string> {
+  const target = resolve(dir);
+  const model = LogisticPilot.fromRareEventsFit(result, { seed: options.seed });
+  await saveModel(target, model, { label: options.label, onnx: true });
+  return target;
 }
 
 /** Prints a fit for people: the coefficient table, the sample and the time taken. */
@@ -138,6 +174,7 @@ function printFit(context: CommandContext, options: FitOptions, result: FitResul
       '',
       `coefficients are population-scale log odds (predict with sigmoid(x'beta), no offset); ` +
         `${formatDuration(result.seconds)} in all (reading ${formatDuration(result.timings.read as number)})`,
+      ...(result.saved === undefined ? [] : [`saved the model to ${result.saved}`]),
     ].join('\n'),
   );
 }
@@ -157,16 +194,23 @@ export function registerFit(program: Command, context: CommandContext): Command 
   const command = program
     .command('fit')
     .description(
-      'Fit a logistic regression to a CSV file by sampling the negatives with a pilot and correcting the ' +
+      'Fit a logistic regression to a data file (CSV, TSV, JSON Lines, LibSVM, Parquet) by sampling the negatives with a pilot and correcting the ' +
         'log odds: every numeric column but the label is a feature, and an intercept is added.',
     )
-    .requiredOption('--data <file.csv>', 'the CSV file (header row; numeric columns)')
-    .requiredOption('--label <column>', 'the 0/1 label column');
+    .requiredOption(
+      '--data <file|glob>',
+      'the data: CSV, TSV, JSON Lines, LibSVM or Parquet (a file or a glob)',
+    )
+    .requiredOption('--label <column>', 'the 0/1 label column')
+    .option(
+      '--save <dir>',
+      'save the corrected model as a folder (manifest.json, coefficients.json, model.onnx) for score, export and serve',
+    );
   addRecipeOptions(command, { design: 'optA' });
   return command
     .option(
       '--json',
-      'print one JSON object (coefficients, standardErrors, sample, seconds, ...) and nothing else on stdout',
+      'print one JSON object (coefficients, standardErrors, sample, seconds, ...; saved with --save) and nothing else on stdout',
     )
     .action(async (options: FitOptions) => {
       const result = await fit(options, context);

@@ -11,7 +11,14 @@ import {
   sampleStream,
   writeCsvFile,
 } from '@rarefy/data-io/node';
-import { keepProbability, logisticDesignScores, simulateRareEvents } from '@rarefy/sampling-core';
+import { LogisticPilot } from '@rarefy/pilot-model';
+import { OnnxPilot, saveModel } from '@rarefy/pilot-model/node';
+import {
+  type ColumnBatch,
+  keepProbability,
+  logisticDesignScores,
+  simulateRareEvents,
+} from '@rarefy/sampling-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryIo, run } from '../index.js';
 
@@ -520,5 +527,287 @@ describe('rarefy sample --emit-sql and the DuckDB engine', () => {
     expect(withKey.code).toBe(0);
     expect(withKey.stdout).toContain('FROM "hive"."logs"."clicks"');
     expect(withKey.stdout).toContain('xxhash64');
+  });
+});
+
+describe('rarefy sample --pilot', () => {
+  interface PilotJson extends SampleJson {
+    pilot: { coefficients: number[] | null; names: string[] } | null;
+    pilotModel?: { path: string; kind: string; runtime: string };
+    engine: string;
+    scale: SampleJson['scale'] & { uniformRate: number };
+  }
+  const base = (design: string) => [
+    '--label',
+    'y',
+    '--design',
+    design,
+    '--sample-size',
+    '1200',
+    '--pilot-size',
+    '400',
+    '--seed',
+    '21',
+  ];
+
+  /** Saves the pilot a run fitted as a logistic model folder. */
+  async function savePilotOf(run: PilotJson, dir: string): Promise<string> {
+    const pilot = run.pilot;
+    if (pilot?.coefficients == null) throw new Error('the run fitted no pilot');
+    await saveModel(dir, LogisticPilot.fromCoefficients(pilot.names, pilot.coefficients), { label: 'y' });
+    return dir;
+  }
+
+  /** Rows of a sample CSV keyed by their text without pi, offset and weight, with their pi. */
+  async function keptRows(path: string): Promise<Map<string, number>> {
+    const table = parseCsv(await readFile(path, 'utf8'));
+    const pi = table.columns.indexOf('pi');
+    const kept = new Map<string, number>();
+    for (const row of table.rows) kept.set(row.slice(0, pi).join(','), Number(row[pi]));
+    return kept;
+  }
+
+  it.each(['optL', 'proportional'])(
+    'a saved logistic pilot gives the sample of the same pilot fitted in-process (%s, same seed)',
+    async (design) => {
+      const dir = await folder(`saved-pilot-${design}`);
+      const fitted = await rarefy([
+        'sample',
+        '--data',
+        dataPath,
+        ...base(design),
+        '--out',
+        join(dir, 'fitted.csv'),
+        '--json',
+      ]);
+      expect(fitted.code).toBe(0);
+      const fittedJson = JSON.parse(fitted.stdout) as PilotJson;
+      const model = await savePilotOf(fittedJson, join(dir, 'pilot'));
+      const given = await rarefy([
+        'sample',
+        '--data',
+        dataPath,
+        ...base(design),
+        '--pilot',
+        model,
+        '--out',
+        join(dir, 'given.csv'),
+        '--json',
+      ]);
+      expect(given.stderr).toBe('');
+      expect(given.code).toBe(0);
+      const givenJson = JSON.parse(given.stdout) as PilotJson;
+      expect(givenJson.pilotModel).toEqual({ path: model, kind: 'logistic', runtime: 'in-process' });
+      expect(givenJson.sample).toEqual(fittedJson.sample);
+      expect(givenJson.scale.value).toBeCloseTo(fittedJson.scale.value, 12);
+      const a = await keptRows(join(dir, 'fitted.csv'));
+      const b = await keptRows(join(dir, 'given.csv'));
+      expect([...b.keys()]).toEqual([...a.keys()]);
+      for (const [row, pi] of a)
+        expect(Math.abs((b.get(row) as number) - pi)).toBeLessThan(1e-12 * pi + 1e-15);
+    },
+    60_000,
+  );
+
+  it('an ONNX pilot drives the design: each kept negative has pi = c * p with p from onnxruntime', async () => {
+    const dir = await folder('onnx-pilot');
+    const fitted = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      ...base('proportional'),
+      '--out',
+      join(dir, 'fitted.csv'),
+      '--json',
+    ]);
+    const model = await savePilotOf(JSON.parse(fitted.stdout) as PilotJson, join(dir, 'pilot'));
+    const onnxPath = join(dir, 'pilot.onnx');
+    expect((await rarefy(['export', '--model', model, '--out', onnxPath])).code).toBe(0);
+    const out = join(dir, 'onnx.csv');
+    const result = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      ...base('proportional'),
+      '--pilot',
+      onnxPath,
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.stdout) as PilotJson;
+    expect(parsed.pilotModel).toMatchObject({ kind: 'onnx', runtime: 'onnxruntime' });
+    expect(Math.abs(parsed.expected.negatives - 1200) / 1200).toBeLessThan(0.005);
+
+    const table = parseCsv(await readFile(out, 'utf8'));
+    const column = (name: string) => table.columns.indexOf(name);
+    const features = ['x1', 'x2', 'x3', 'x4', 'x5', 'x6'];
+    const negatives = table.rows.filter((row) => row[column('y')] === '0');
+    expect(negatives.length).toBe(parsed.sample.negatives);
+    const batch: ColumnBatch = {
+      schema: features.map((name) => ({ name, type: 'number' as const })),
+      rows: negatives.length,
+      firstRow: 0,
+      columns: Object.fromEntries(
+        features.map((name) => [name, Float64Array.from(negatives, (row) => Number(row[column(name)]))]),
+      ),
+    };
+    const onnx = await OnnxPilot.create(onnxPath);
+    try {
+      const p = await onnx.predictProbability(batch);
+      negatives.forEach((row, i) => {
+        const pi = Number(row[column('pi')]);
+        const expected = Math.min(1, Math.max(1e-6, parsed.scale.value * (p[i] as number)));
+        expect(Math.abs(pi - expected)).toBeLessThan(1e-12 * expected);
+      });
+    } finally {
+      await onnx.release();
+    }
+  }, 60_000);
+
+  it('names the pilot columns the data lacks (exit 1)', async () => {
+    const dir = await folder('pilot-missing');
+    const model = join(dir, 'pilot');
+    await saveModel(model, LogisticPilot.fromCoefficients(['(Intercept)', 'x1', 'clicks'], [-4, 0.5, 0.1]));
+    const result = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      ...base('optL'),
+      '--pilot',
+      model,
+      '--out',
+      join(dir, 's.csv'),
+      '--json',
+    ]);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout).error.message).toMatch(/"clicks"/);
+    expect(await readdir(dir)).toEqual(['pilot']);
+  });
+
+  it('DuckDB: a logistic pilot goes into the SQL (same sample as with the engine pilot); an ONNX one is refused', async () => {
+    const dir = await folder('duckdb-pilot');
+    const data = simulateRareEvents({ rows: 20_000, seed: 13, intercept: -4 });
+    const d = data.x.columns;
+    const csv = join(dir, 'data.csv');
+    await writeCsvFile(csv, [
+      { name: 'id', values: Float64Array.from({ length: data.x.rows }, (_, i) => i) },
+      { name: 'y', values: data.y },
+      ...Array.from({ length: d - 1 }, (_, j) => ({
+        name: `x${j + 1}`,
+        values: Float64Array.from({ length: data.x.rows }, (_, i) => data.x.data[i * d + j + 1] as number),
+      })),
+    ]);
+    const engine = ['--engine', 'duckdb', '--row-key', 'id', '--features', 'x1,x2,x3,x4,x5,x6'];
+    const own = await rarefy([
+      'sample',
+      '--data',
+      csv,
+      ...base('optL'),
+      ...engine,
+      '--out',
+      join(dir, 'own.csv'),
+      '--json',
+    ]);
+    expect(own.code).toBe(0);
+    const ownJson = JSON.parse(own.stdout) as PilotJson;
+    const model = await savePilotOf(ownJson, join(dir, 'pilot'));
+    const given = await rarefy([
+      'sample',
+      '--data',
+      csv,
+      ...base('optL'),
+      ...engine,
+      '--pilot',
+      model,
+      '--out',
+      join(dir, 'given.csv'),
+      '--json',
+    ]);
+    expect(given.stderr).toBe('');
+    expect(given.code).toBe(0);
+    const givenJson = JSON.parse(given.stdout) as PilotJson;
+    expect(givenJson.engine).toBe('duckdb');
+    expect(givenJson.sample).toEqual(ownJson.sample);
+    expect(givenJson.scale.value).toBeCloseTo(ownJson.scale.value, 10);
+    const a = await keptRows(join(dir, 'own.csv'));
+    const b = await keptRows(join(dir, 'given.csv'));
+    expect(new Set(b.keys())).toEqual(new Set(a.keys()));
+
+    const onnxPath = join(dir, 'pilot.onnx');
+    expect((await rarefy(['export', '--model', model, '--out', onnxPath])).code).toBe(0);
+    const refused = await rarefy([
+      'sample',
+      '--data',
+      csv,
+      ...base('optL'),
+      ...engine,
+      '--pilot',
+      onnxPath,
+      '--out',
+      join(dir, 'x.csv'),
+      '--json',
+    ]);
+    expect(refused.code).toBe(1);
+    const error = (JSON.parse(refused.stdout) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('RAREFY_INVALID_ARGUMENT');
+    expect(error.message).toMatch(/cannot be written into SQL/);
+    expect(error.message).toMatch(/--engine in-process/);
+    const optA = await rarefy([
+      'sample',
+      '--data',
+      csv,
+      ...base('optA'),
+      ...engine,
+      '--pilot',
+      model,
+      '--out',
+      join(dir, 'x.csv'),
+    ]);
+    expect(optA.code).toBe(1);
+    expect(optA.stderr).toMatch(/--engine in-process/);
+    expect((await readdir(dir)).sort()).toEqual(['data.csv', 'given.csv', 'own.csv', 'pilot', 'pilot.onnx']);
+  }, 60_000);
+
+  it('--emit-sql with a logistic pilot bakes in its coefficients; with an ONNX pilot it is refused', async () => {
+    const dir = await folder('emit-pilot');
+    const model = join(dir, 'pilot');
+    await saveModel(
+      model,
+      LogisticPilot.fromCoefficients(
+        ['(Intercept)', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6'],
+        [-4.25, 0.5, -0.5, 0.5, -0.5, 0.5, -0.5],
+      ),
+    );
+    const emitted = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      ...base('optL'),
+      '--pilot',
+      model,
+      '--emit-sql',
+      '--input-table',
+      'clicks',
+    ]);
+    expect(emitted.code).toBe(0);
+    expect(emitted.stdout).toContain('-4.25');
+    const onnxPath = join(dir, 'pilot.onnx');
+    expect((await rarefy(['export', '--model', model, '--out', onnxPath])).code).toBe(0);
+    const refused = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      ...base('optL'),
+      '--pilot',
+      onnxPath,
+      '--emit-sql',
+      '--input-table',
+      'clicks',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/cannot be written into SQL/);
   });
 });

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import {
   type BatchReader,
   DuckDbEngine,
+  type EnginePlanOptions,
   type EngineSamplePlan,
   engineSamplingSql,
   openBatches,
@@ -15,12 +16,21 @@ import {
   sampleStream,
   sampleWithEngine,
 } from '@rarefy/data-io/node';
+import { LogisticPilot } from '@rarefy/pilot-model';
+import { RarefyError } from '@rarefy/sampling-core';
 import { type Command, Option } from 'commander';
 import { formatDuration, formatNumber } from '../format.js';
 import type { Io } from '../io.js';
 import { printJson, printLine } from '../io.js';
 import type { CommandContext } from '../program.js';
 import { createProgress, type Progress } from '../progress.js';
+import {
+  type LoadedPilot,
+  loadPilot,
+  releasePilot,
+  requireModelColumns,
+  type ScoringRuntime,
+} from './score.js';
 import { addRecipeOptions, type RecipeCliOptions } from './shared.js';
 
 /** The options of `rarefy sample`, as commander parses them (`--estimator` is accepted and ignored). */
@@ -42,6 +52,12 @@ export interface SampleOptions extends RecipeCliOptions {
   /** Comma-separated feature columns (default: every numeric column but the label). */
   features?: string;
   refine?: boolean;
+  /**
+   * A pilot to drive the design instead of the logistic pilot fitted on a balanced draw: a saved-model
+   * folder or a .onnx file. In-process any pilot works; the DuckDB engine and `--emit-sql` need a
+   * logistic one (its coefficients are written into the SQL).
+   */
+  pilot?: string;
   json?: boolean;
 }
 
@@ -70,6 +86,8 @@ export interface SampleCommandResult {
   pilot: StreamSampleResult['pilot'];
   /** Where the sampling ran. */
   engine: SampleEngine;
+  /** With `--pilot`: the model that drove the design (absolute path, kind, what scored it). */
+  pilotModel?: { path: string; kind: string; runtime: ScoringRuntime };
 }
 
 /** Where `rarefy sample` runs: the streaming passes in this process, or the embedded DuckDB engine. */
@@ -155,74 +173,146 @@ export async function sample(options: SampleOptions, context: CommandContext): P
   const out = resolve(options.out ?? '');
   const features = featureList(options.features);
   const engine = options.engine ?? defaultEngine(options.data);
-  if (engine === 'duckdb') {
+  const loaded =
+    options.pilot === undefined
+      ? null
+      : await loadPilot(options.pilot, features === undefined ? {} : { features });
+  const pilotModel =
+    loaded === null ? {} : { pilotModel: { path: loaded.path, kind: loaded.kind, runtime: loaded.runtime } };
+  try {
+    if (engine === 'duckdb') {
+      const progress = passProgress(io, options.json);
+      const duck = await DuckDbEngine.open();
+      try {
+        const onProgress = ({ pass, passes, stage, rows }: StreamSampleProgressLike) =>
+          progress.update(pass, passes, stage, rows);
+        const given = loaded === null ? null : sqlPilot(loaded, features, options.pilot ?? '');
+        const result = await sampleWithEngine(duck, options.data, {
+          ...enginePlanOptions(options, features, given),
+          out,
+          onProgress,
+        });
+        return {
+          sample: { ...result.sample },
+          scale: result.scale,
+          rowsRead: result.rowsRead,
+          seconds: (io.now() - started) / 1000,
+          expected: { ...result.expected },
+          out,
+          design: options.design,
+          population: { ...result.population },
+          passes: result.passes,
+          pilot: result.pilot,
+          engine,
+          ...pilotModel,
+        };
+      } finally {
+        progress.stop();
+        await duck.close();
+      }
+    }
+    const reader: BatchReader = await openBatches(options.data, { label: options.label });
+    if (loaded !== null) requireModelColumns(loaded.pilot.features, reader.schema, options.data, loaded.path);
+    // A .parquet path goes through the embedded DuckDB engine; anything else is CSV.
+    const writer: SampleWriter = await openSampleWriter(out);
     const progress = passProgress(io, options.json);
-    const duck = await DuckDbEngine.open();
+    let result: StreamSampleResult;
     try {
-      const result = await sampleWithEngine(duck, options.data, {
-        ...planOptions(options, features),
-        out,
+      result = await sampleStream(reader, {
+        label: options.label,
+        ...(features === undefined ? {} : { features }),
+        ...(loaded === null ? {} : { pilot: loaded.pilot }),
+        design: options.design,
+        pilotSize: options.pilotSize,
+        takeWholeClass: options.takeWholeClass ?? false,
+        ...(options.sampleSize === undefined ? {} : { sampleSize: options.sampleSize }),
+        ...(options.rate === undefined ? {} : { rate: options.rate }),
+        alpha: options.alpha,
+        piMin: options.piMin,
+        seed: options.seed,
+        scale: options.refine ? 'refine' : 'histogram',
+        write: (batch) => writer.write(batch),
         onProgress: ({ pass, passes, stage, rows }) => progress.update(pass, passes, stage, rows),
       });
-      return {
-        sample: { ...result.sample },
-        scale: result.scale,
-        rowsRead: result.rowsRead,
-        seconds: (io.now() - started) / 1000,
-        expected: { ...result.expected },
-        out,
-        design: options.design,
-        population: { ...result.population },
-        passes: result.passes,
-        pilot: result.pilot,
-        engine,
-      };
-    } finally {
       progress.stop();
-      await duck.close();
+      await writer.commit();
+    } catch (error) {
+      progress.stop();
+      await writer.abort();
+      throw error;
     }
-  }
-  const reader: BatchReader = await openBatches(options.data, { label: options.label });
-  // A .parquet path goes through the embedded DuckDB engine; anything else is CSV.
-  const writer: SampleWriter = await openSampleWriter(out);
-  const progress = passProgress(io, options.json);
-  let result: StreamSampleResult;
-  try {
-    result = await sampleStream(reader, {
-      label: options.label,
-      ...(features === undefined ? {} : { features }),
+    return {
+      sample: { ...result.sample },
+      scale: result.scale,
+      rowsRead: result.rowsRead,
+      seconds: (io.now() - started) / 1000,
+      expected: { ...result.expected },
+      out,
       design: options.design,
-      pilotSize: options.pilotSize,
-      takeWholeClass: options.takeWholeClass ?? false,
-      ...(options.sampleSize === undefined ? {} : { sampleSize: options.sampleSize }),
-      ...(options.rate === undefined ? {} : { rate: options.rate }),
-      alpha: options.alpha,
-      piMin: options.piMin,
-      seed: options.seed,
-      scale: options.refine ? 'refine' : 'histogram',
-      write: (batch) => writer.write(batch),
-      onProgress: ({ pass, passes, stage, rows }) => progress.update(pass, passes, stage, rows),
-    });
-    progress.stop();
-    await writer.commit();
-  } catch (error) {
-    progress.stop();
-    await writer.abort();
-    throw error;
+      population: { ...result.population },
+      passes: result.passes,
+      pilot: result.pilot,
+      engine,
+      ...pilotModel,
+    };
+  } finally {
+    if (loaded !== null) await releasePilot(loaded.pilot);
   }
-  return {
-    sample: { ...result.sample },
-    scale: result.scale,
-    rowsRead: result.rowsRead,
-    seconds: (io.now() - started) / 1000,
-    expected: { ...result.expected },
-    out,
-    design: options.design,
-    population: { ...result.population },
-    passes: result.passes,
-    pilot: result.pilot,
-    engine,
-  };
+}
+
+/** The progress fields both sampling paths report. */
+interface StreamSampleProgressLike {
+  pass: number;
+  passes: number;
+  stage: string;
+  rows: number;
+}
+
+/** A logistic pilot as SQL needs it: the feature columns and the coefficients, intercept first. */
+export interface SqlPilot {
+  readonly features: readonly string[];
+  readonly coefficients: readonly number[];
+}
+
+/**
+ * The coefficients of a loaded pilot for SQL (the DuckDB engine, `--emit-sql`): only a logistic
+ * model's can be written into SQL.
+ *
+ * @param loaded - the pilot loaded from `--pilot`
+ * @param features - `--features`, which must then be the pilot's own columns (or absent)
+ * @param option - the `--pilot` value, for messages
+ * @returns the features and intercept-first coefficients
+ * @throws RarefyError `RAREFY_INVALID_ARGUMENT` for a non-logistic pilot (suggesting `--engine
+ *   in-process`) or `--features` other than the pilot's columns
+ * @example
+ * ```ts
+ * const { features, coefficients } = sqlPilot(await loadPilot('models/ctr'), undefined, 'models/ctr');
+ * ```
+ */
+export function sqlPilot(
+  loaded: LoadedPilot,
+  features: readonly string[] | undefined,
+  option: string,
+): SqlPilot {
+  const pilot = loaded.pilot;
+  if (!(pilot instanceof LogisticPilot)) {
+    throw new RarefyError(
+      'RAREFY_INVALID_ARGUMENT',
+      `--pilot ${option}: a ${loaded.kind === 'onnx' ? 'ONNX' : loaded.kind} pilot cannot be written into SQL (only a logistic model's coefficients can), so it cannot drive the DuckDB engine or --emit-sql`,
+      'sample with --engine in-process (CSV, TSV, JSON Lines or LibSVM input), or pass a logistic model saved by `rarefy fit --save`',
+      { input: '--pilot' },
+    );
+  }
+  if (features !== undefined && features.join('\u0000') !== pilot.features.join('\u0000')) {
+    throw new RarefyError(
+      'RAREFY_INVALID_ARGUMENT',
+      `--features ${features.join(',')}: the SQL scores rows with the pilot's own columns (${pilot.features.join(', ')})`,
+      'leave --features out with a logistic --pilot, or sample with --engine in-process',
+      { input: '--features' },
+    );
+  }
+  const coefficients = pilot.intercept ? Array.from(pilot.coefficients) : [0, ...pilot.coefficients];
+  return { features: [...pilot.features], coefficients };
 }
 
 /** `--features a,b,c` as a list (undefined when not given). */
@@ -247,6 +337,22 @@ function planOptions(options: SampleOptions, features: string[] | undefined) {
     piMin: options.piMin,
     seed: options.seed,
     ...(options.rowKey === undefined ? {} : { rowKey: options.rowKey }),
+  };
+}
+
+/**
+ * The recipe options of the DuckDB engine: with a logistic `--pilot`, its columns and coefficients
+ * (the engine then scores with them instead of drawing and fitting its own pilot).
+ */
+function enginePlanOptions(
+  options: SampleOptions,
+  features: string[] | undefined,
+  given: SqlPilot | null,
+): EnginePlanOptions {
+  if (given === null) return planOptions(options, features);
+  return {
+    ...planOptions(options, [...given.features]),
+    pilotCoefficients: given.coefficients,
   };
 }
 
@@ -301,35 +407,45 @@ export async function emitSamplingSql(options: SampleOptions, context: CommandCo
   );
   const features = featureList(options.features);
   const engine = options.engine ?? defaultEngine(options.data);
+  const loaded =
+    options.pilot === undefined
+      ? null
+      : await loadPilot(options.pilot, features === undefined ? {} : { features });
   const progress = passProgress(io, options.json, !io.stderr.isTTY);
   let plan: Pick<
     EngineSamplePlan,
     'design' | 'label' | 'features' | 'pilotCoefficients' | 'optAInverse' | 'solution' | 'seed'
   >;
   try {
+    const given = loaded === null ? null : sqlPilot(loaded, features, options.pilot ?? '');
+    const onProgress = ({ pass, passes, stage, rows }: StreamSampleProgressLike) =>
+      progress.update(pass, passes, stage, rows);
     if (engine === 'duckdb') {
       const duck = await DuckDbEngine.open();
       try {
         plan = await planEngineSample(duck, options.data, {
-          ...planOptions(options, features),
-          onProgress: ({ pass, passes, stage, rows }) => progress.update(pass, passes, stage, rows),
+          ...enginePlanOptions(options, features, given),
+          onProgress,
         });
       } finally {
         await duck.close();
       }
     } else {
       const reader: BatchReader = await openBatches(options.data, { label: options.label });
+      if (loaded !== null)
+        requireModelColumns(loaded.pilot.features, reader.schema, options.data, loaded.path);
       const result = await sampleStream(reader, {
         ...planOptions(options, features),
+        ...(loaded === null ? {} : { pilot: loaded.pilot }),
         scale: options.refine ? 'refine' : 'histogram',
         write: () => {},
-        onProgress: ({ pass, passes, stage, rows }) => progress.update(pass, passes, stage, rows),
+        onProgress,
       });
       plan = {
         design: options.design,
         label: options.label,
-        features: result.pilot === null ? [] : result.pilot.names.slice(1),
-        pilotCoefficients: result.pilot?.coefficients ?? [0],
+        features: given?.features ?? (result.pilot === null ? [] : result.pilot.names.slice(1)),
+        pilotCoefficients: given?.coefficients ?? result.pilot?.coefficients ?? [0],
         optAInverse: result.pilot?.optAInverse ?? null,
         solution: result.solution,
         seed: options.seed,
@@ -337,6 +453,7 @@ export async function emitSamplingSql(options: SampleOptions, context: CommandCo
     }
   } finally {
     progress.stop();
+    if (loaded !== null) await releasePilot(loaded.pilot);
   }
   return engineSamplingSql(plan, target);
 }
@@ -391,6 +508,11 @@ export function registerSample(program: Command, context: CommandContext): Comma
     .option(
       '--features <columns>',
       'comma-separated feature columns (default: every numeric column but the label)',
+    )
+    .option(
+      '--pilot <model>',
+      'drive the design with this pilot instead of fitting one: a saved-model folder (from `rarefy fit --save`) or a .onnx file; ' +
+        'any pilot in-process, a logistic one with --engine duckdb or --emit-sql (its coefficients go into the SQL)',
     )
     .option(
       '--refine',

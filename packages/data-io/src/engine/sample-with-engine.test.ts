@@ -262,6 +262,119 @@ describe('sampleWithEngine', () => {
     expect(await readdir(directory)).not.toContain('never.parquet');
   });
 
+  it("pilotCoefficients: the engine's own pilot's coefficients give its plan, scale and kept rows, with no pilot statement", async () => {
+    const options = {
+      label: 'y',
+      features: FEATURES,
+      design: 'optL' as const,
+      sampleSize: 2500,
+      pilotSize: 500,
+      alpha: 0.05,
+      seed: 9,
+      rowKey: 'id',
+    };
+    const ownPlan = await planEngineSample(engine, parquetPath, options);
+    const coefficients = ownPlan.pilot?.coefficients ?? [];
+    expect(coefficients).toHaveLength(FEATURES.length + 1);
+    const planStages: string[] = [];
+    const givenPlan = await planEngineSample(engine, parquetPath, {
+      ...options,
+      pilotCoefficients: coefficients,
+      onProgress: ({ stage, done }) => done && planStages.push(stage),
+    });
+    expect(planStages).toEqual(['count', 'histogram']);
+    expect(givenPlan.passes).toBe(2);
+    expect(givenPlan.pilotCoefficients).toEqual(ownPlan.pilotCoefficients);
+    expect(givenPlan.population).toEqual(ownPlan.population);
+    expect(Math.abs(givenPlan.scale.value - ownPlan.scale.value) / ownPlan.scale.value).toBeLessThan(1e-12);
+    expect(givenPlan.pilot).toEqual({
+      coefficients,
+      names: [INTERCEPT_NAME, ...FEATURES],
+      optAInverse: null,
+      sizes: null,
+    });
+
+    const own = await sampleWithEngine(engine, parquetPath, {
+      ...options,
+      out: join(directory, 'own.parquet'),
+    });
+    const stages: string[] = [];
+    const given = await sampleWithEngine(engine, parquetPath, {
+      ...options,
+      pilotCoefficients: coefficients,
+      out: join(directory, 'given.parquet'),
+      onProgress: ({ stage, done }) => done && stages.push(stage),
+    });
+    expect(stages).toEqual(['count', 'histogram', 'sample']);
+    expect(given.passes).toBe(3);
+    expect(Math.abs(given.scale.value - own.scale.value) / own.scale.value).toBeLessThan(1e-12);
+    expect(given.sample).toEqual(own.sample);
+    const kept = async (path: string) =>
+      (await engine.query(`SELECT id, pi FROM ${engine.relation(path)} ORDER BY id`)).map((row) => ({
+        id: Number(row.id),
+        pi: row.pi as number,
+      }));
+    const ownRows = await kept(join(directory, 'own.parquet'));
+    const givenRows = await kept(join(directory, 'given.parquet'));
+    expect(givenRows.map((row) => row.id)).toEqual(ownRows.map((row) => row.id));
+    givenRows.forEach((row, k) => {
+      const pi = ownRows[k]?.pi as number;
+      expect(Math.abs(row.pi - pi)).toBeLessThan(1e-12 * pi);
+    });
+
+    // Under a rate too: the same mean score, so the same scale.
+    const ownRate = await planEngineSample(engine, parquetPath, {
+      ...options,
+      sampleSize: undefined,
+      rate: 0.05,
+    });
+    const givenRate = await planEngineSample(engine, parquetPath, {
+      ...options,
+      sampleSize: undefined,
+      rate: 0.05,
+      pilotCoefficients: ownRate.pilotCoefficients,
+    });
+    expect(Math.abs(givenRate.scale.value - ownRate.scale.value) / ownRate.scale.value).toBeLessThan(1e-12);
+  });
+
+  it('pilotCoefficients: refuses optA, a wrong length and missing features, reading and writing nothing', async () => {
+    const out = join(directory, 'never-given.parquet');
+    const base = { label: 'y', features: FEATURES, design: 'optL' as const, out };
+    const stages: string[] = [];
+    await expect(
+      sampleWithEngine(engine, parquetPath, {
+        ...base,
+        design: 'optA',
+        pilotCoefficients: [-4, 0.5, -0.5, 0.25],
+        onProgress: ({ stage }) => stages.push(stage),
+      }),
+    ).rejects.toMatchObject({
+      name: 'RarefyError',
+      code: 'RAREFY_INVALID_ARGUMENT',
+      input: 'design',
+      message: expect.stringMatching(/optA.*pilot draw.*in-process/s),
+    });
+    await expect(
+      planEngineSample(engine, parquetPath, { ...base, pilotCoefficients: [-4, 0.5, -0.5] }),
+    ).rejects.toMatchObject({
+      code: 'RAREFY_INVALID_ARGUMENT',
+      input: 'pilotCoefficients',
+      message: expect.stringContaining('pilotCoefficients: 3 coefficients for 3 features'),
+    });
+    await expect(
+      sampleWithEngine(engine, parquetPath, { ...base, pilotCoefficients: [-4, 0.5, -0.5, 0.25, 1] }),
+    ).rejects.toMatchObject({ code: 'RAREFY_INVALID_ARGUMENT', input: 'pilotCoefficients' });
+    await expect(
+      sampleWithEngine(engine, parquetPath, { ...base, pilotCoefficients: [-4, 0.5, Number.NaN, 0.25] }),
+    ).rejects.toMatchObject({ code: 'RAREFY_INVALID_ARGUMENT', input: 'pilotCoefficients' });
+    const { features: _, ...withoutFeatures } = base;
+    await expect(
+      sampleWithEngine(engine, parquetPath, { ...withoutFeatures, pilotCoefficients: [-4, 0.5, -0.5, 0.25] }),
+    ).rejects.toMatchObject({ code: 'RAREFY_INVALID_ARGUMENT', input: 'features' });
+    expect(stages).toEqual([]);
+    expect(await readdir(directory)).not.toContain('never-given.parquet');
+  });
+
   it('writes CSV atomically with the same columns', async () => {
     const out = join(directory, 'sample.csv');
     const result = await sampleWithEngine(engine, csvPath, {

@@ -56,6 +56,14 @@ export interface EnginePlanOptions {
   pilotSize?: number;
   /** Take a class whole for the pilot when it has fewer rows than asked (default false: an error). */
   takeWholeClass?: boolean;
+  /**
+   * The corrected coefficients of a logistic pilot fitted elsewhere (e.g. a saved model), intercept
+   * first, then one per column of `features`, in that order (`features` is then required). The pilot
+   * draw is skipped (no `pilot` statement) and the rows are scored with these; `pilot` in the plan
+   * reports them with `sizes: null`. `optA` is refused (its matrix M needs the pilot rows); `uniform`
+   * scores nothing and ignores them. Default: a pilot drawn and fitted by the engine.
+   */
+  pilotCoefficients?: readonly number[];
   /** Expected number of negatives to keep (default: the number of positives). Excludes `rate`. */
   sampleSize?: number;
   /** Sampling rate r in (0, 1]: c = r / mean score. Excludes `sampleSize`. */
@@ -171,6 +179,8 @@ interface ValidOptions {
   piMin: number;
   seed: number;
   rowKey: string | undefined;
+  /** The given pilot's coefficients, checked against `features` (undefined: the engine fits one). */
+  pilotCoefficients: readonly number[] | undefined;
 }
 
 function validate(options: EnginePlanOptions): ValidOptions {
@@ -213,6 +223,8 @@ function validate(options: EnginePlanOptions): ValidOptions {
   if (options.features?.includes(label)) {
     throw invalidOption('features', label, 'leave the label column out of the features');
   }
+  const { pilotCoefficients } = options;
+  if (pilotCoefficients !== undefined) validateGivenPilot(pilotCoefficients, options.features, design);
   return {
     label,
     design,
@@ -224,7 +236,49 @@ function validate(options: EnginePlanOptions): ValidOptions {
     piMin,
     seed,
     rowKey: options.rowKey,
+    pilotCoefficients,
   };
+}
+
+/** Checks `pilotCoefficients` against `features` and the design, before anything is read. */
+function validateGivenPilot(
+  coefficients: readonly number[],
+  features: readonly string[] | undefined,
+  design: DesignName,
+): void {
+  if (design === 'optA') {
+    throw new RarefyError(
+      'RAREFY_INVALID_ARGUMENT',
+      "design: optA with given pilotCoefficients (--pilot with the DuckDB engine): optA's matrix M comes from the rows of a balanced pilot draw, which a given pilot does not make",
+      'use another design such as optL or proportional, leave pilotCoefficients (--pilot) out so the engine draws and fits its own pilot, or sample in-process (`sampleStream` with the pilot, --engine in-process), where optA works with any pilot',
+      { input: 'design', value: design },
+    );
+  }
+  if (features === undefined) {
+    throw new RarefyError(
+      'RAREFY_INVALID_ARGUMENT',
+      'features: not given, but pilotCoefficients needs them: its coefficients after the intercept are those of named columns',
+      "pass features, the pilot's columns in the order of its coefficients",
+      { input: 'features' },
+    );
+  }
+  if (coefficients.length !== features.length + 1) {
+    throw new RarefyError(
+      'RAREFY_INVALID_ARGUMENT',
+      `pilotCoefficients: ${coefficients.length} coefficients for ${features.length} features (${features.join(', ')}), but ${features.length + 1} are needed`,
+      'pass the intercept first, then one coefficient per feature in the order of features',
+      { input: 'pilotCoefficients', length: coefficients.length, features: features.length },
+    );
+  }
+  const bad = coefficients.findIndex((value) => !Number.isFinite(value));
+  if (bad >= 0) {
+    throw new RarefyError(
+      'RAREFY_INVALID_ARGUMENT',
+      `pilotCoefficients: coefficient ${bad} is ${String(coefficients[bad])}, not a finite number`,
+      'pass the finite coefficients of a fitted logistic pilot, intercept first',
+      { input: 'pilotCoefficients', index: bad, value: coefficients[bad] },
+    );
+  }
 }
 
 /**
@@ -404,8 +458,9 @@ async function plan(
   const y = quote(label, 'label');
   const x = features.map((name, j) => quote(name, `features[${j}]`));
 
+  const given = valid.pilotCoefficients;
   const stageNames: EngineStageName[] = ['count'];
-  if (design !== 'uniform') stageNames.push('pilot');
+  if (design !== 'uniform' && given === undefined) stageNames.push('pilot');
   if (rate === undefined) {
     if (design !== 'uniform') stageNames.push('histogram');
   } else if (design !== 'uniform') {
@@ -447,12 +502,20 @@ async function plan(
   requireBothClasses({ negatives, positives }, label);
   const population = { rows, positives, negatives };
 
-  // 2. The pilot: per class, the rows with the smallest hash uniforms of (row key, seed) -- a simple
-  // random sample without replacement, the same for a seed whatever the engine's parallelism.
+  // 2. The pilot: given, or per class the rows with the smallest hash uniforms of (row key, seed) --
+  // a simple random sample without replacement, the same for a seed whatever the engine's parallelism.
   let coefficients: readonly number[] = [0];
   let optAInverse: Float64Array | null = null;
   let pilotReport: StreamSampleResult['pilot'] = null;
-  if (design !== 'uniform') {
+  if (design !== 'uniform' && given !== undefined) {
+    coefficients = [...given];
+    pilotReport = {
+      coefficients: [...given],
+      names: [INTERCEPT_NAME, ...features],
+      optAInverse: null,
+      sizes: null,
+    };
+  } else if (design !== 'uniform') {
     const sizes = pilotSizes(valid.pilotSize, negatives, positives, valid.takeWholeClass);
     const key = valid.rowKey === undefined ? engine.fingerprint([y, ...x]) : quote(valid.rowKey, 'rowKey');
     const uniform = spec.hashUniform(key, String(seed));
@@ -725,7 +788,9 @@ function badScores(count: number, features: readonly string[]): RarefyInputError
  * `fitLogisticPilot` (the intercept corrected by log(r1/r0)); optA's M from the pilot rows; then
  * the `exact` scale solved with `solveHistogramScale` on a histogram of the negatives' design scores
  * aggregated by one SQL `GROUP BY` over the bins `sampleStream` uses (or, under `rate`, the mean
- * score by SQL). Only the pilot rows and a few thousand bins leave the engine.
+ * score by SQL). Only the pilot rows and a few thousand bins leave the engine. With
+ * `pilotCoefficients` (a logistic pilot fitted elsewhere) no pilot is drawn: the rows are scored
+ * with the given coefficients.
  *
  * The pilot draw: within each class, the rows ordered by the hash uniform of (row key, seed) (the
  * dialect's `hashUniform`; without a row key, the engine's `fingerprint` of the label and the
@@ -741,7 +806,8 @@ function badScores(count: number, features: readonly string[]): RarefyInputError
  * @returns every constant of the sampling statement (see {@link engineSamplingSql})
  * @throws RarefyInputError for a missing label or feature column, labels other than 0/1, NULL
  *   features, too small classes; RarefySamplingError `RAREFY_SAMPLE_TOO_LARGE`; RarefyError for bad
- *   options; RarefyIoError when the engine cannot read the source
+ *   options (`RAREFY_INVALID_ARGUMENT` for `pilotCoefficients` with `optA`, without `features` or of
+ *   the wrong length); RarefyIoError when the engine cannot read the source
  * @example
  * ```ts
  * const plan = await planEngineSample(engine, 'logs/*.parquet', { label: 'clicked', design: 'optA' });
