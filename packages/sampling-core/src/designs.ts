@@ -43,19 +43,6 @@ function invalidProbability(row: number, value: number): RarefyError {
   );
 }
 
-/** Checks and returns M^-1 for optA. */
-export function requireOptAInverse(inverse: Float64Array | undefined, columns: number): Float64Array {
-  if (inverse === undefined || inverse.length !== columns * columns) {
-    throw new RarefyError(
-      'RAREFY_DIMENSION_MISMATCH',
-      `options.optAInverse: ${inverse === undefined ? 'missing' : `${inverse.length} values`}, optA needs a ${columns} x ${columns} matrix`,
-      'pass optAInverse = optAMatrix(xPilot, yPilot, pilotProbability, draw).inverse',
-      { input: 'options.optAInverse', columns },
-    );
-  }
-  return inverse;
-}
-
 /**
  * The design score s(x) >= 0 of every row (ALGORITHMS.md A.7); a negative's keep probability is then
  * min(1, c s) before mixing and flooring (see `solveScale`).
@@ -137,7 +124,7 @@ export function designScores(
     }
     return scores;
   }
-  const upper = optANormFactor(requireOptAInverse(options.optAInverse, d), d);
+  const upper = optANormFactor(options.optAInverse, d);
   for (let i = 0, offset = 0; i < n; i++, offset += d) {
     const norm2 = optANorm2(upper, data, offset, d);
     const p = pilotProbability[i] as number;
@@ -147,10 +134,29 @@ export function designScores(
 }
 
 /**
- * The upper-triangular factor R with R'R = M^-2, so that ||M^-1 x||^2 = ||R x||^2 costs d(d+1)/2
- * multiply-adds per row instead of d^2. Computed once per scoring pass.
+ * The upper-triangular factor R with R'R = M^-2, so that optA's ||M^-1 x||^2 = ||R x||^2 costs
+ * d(d+1)/2 multiply-adds per row instead of d^2. Computed once per scoring pass; the SQL export
+ * writes the same R into its score expression.
+ *
+ * @param inverse - M^-1, row-major d x d (from {@link optAMatrix})
+ * @param d - the number of columns
+ * @returns R, row-major d x d, zero below the diagonal
+ * @throws RarefyError `RAREFY_DIMENSION_MISMATCH` when M^-1 is missing, of the wrong size or not
+ *   finite; RarefyFitError `RAREFY_RANK_DEFICIENT` when it is singular
+ * @example
+ * ```ts
+ * const factor = optANormFactor(optAMatrix(xPilot, yPilot, pPilot, draw).inverse, xPilot.columns);
+ * ```
  */
-export function optANormFactor(inverse: Float64Array, d: number): Float64Array {
+export function optANormFactor(inverse: ArrayLike<number> | undefined, d: number): Float64Array {
+  if (inverse === undefined || inverse.length !== d * d || !Array.from(inverse).every(Number.isFinite)) {
+    throw new RarefyError(
+      'RAREFY_DIMENSION_MISMATCH',
+      `options.optAInverse: ${inverse === undefined ? 'missing' : `${inverse.length} values`}, optA needs a finite ${d} x ${d} matrix`,
+      'pass optAInverse = optAMatrix(xPilot, yPilot, pilotProbability, draw).inverse',
+      { input: 'options.optAInverse', columns: d },
+    );
+  }
   const square = multiplySquare(inverse, inverse, d);
   const { factor, ok } = cholesky(square, d, 0);
   if (!ok) {

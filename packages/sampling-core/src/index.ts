@@ -7,7 +7,7 @@
 export type { ColumnBatch, ColumnData, ColumnSchema, ColumnType, DictionaryColumn, Pilot } from './batch.js';
 export { batchDesignMatrix } from './batch.js';
 export type { DesignName, DesignScoreOptions } from './designs.js';
-export { DESIGN_NAMES, designScores, optAMatrix } from './designs.js';
+export { DESIGN_NAMES, designScores, optAMatrix, optANormFactor } from './designs.js';
 export type { RarefyErrorCode, RarefyErrorDetails } from './errors.js';
 export {
   isRarefyError,
@@ -35,10 +35,15 @@ export { drawBalancedPilot, PilotReservoir } from './pilot.js';
 export { poissonSample } from './poisson.js';
 export type { Rng } from './rng.js';
 export { createRng, sampleWithoutReplacement, shuffleInPlace } from './rng.js';
-export type { SampleResult } from './sample.js';
-export { logisticDesignScores, sampleWithScores, scoreAndSampleLogistic } from './sample.js';
-export type { ScaleOptions, ScaleSolution } from './scale.js';
-export { keepProbability, solveScale } from './scale.js';
+export type { PoissonStreamTotals, SampleResult } from './sample.js';
+export {
+  logisticDesignScores,
+  PoissonStreamSampler,
+  sampleWithScores,
+  scoreAndSampleLogistic,
+} from './sample.js';
+export type { ExactScaleInputs, ExactScaleSetup, ScaleOptions, ScaleSolution } from './scale.js';
+export { clampKeepProbability, exactScaleSetup, keepProbability, solveScale } from './scale.js';
 export type { SimulatedData, SimulateRareEventsOptions } from './simulate.js';
 export { simulateRareEvents } from './simulate.js';
 export type { ClassCounts } from './validate.js';

@@ -1,11 +1,4 @@
-import {
-  DESIGN_NAMES,
-  type DesignName,
-  optANorm2,
-  optANormFactor,
-  requireOptAInverse,
-  unknownDesign,
-} from './designs.js';
+import { DESIGN_NAMES, type DesignName, optANorm2, optANormFactor, unknownDesign } from './designs.js';
 import { RarefyError, RarefyInputError } from './errors.js';
 import { type DesignMatrix, sigmoid } from './matrix.js';
 import { initialCapacity } from './poisson.js';
@@ -227,6 +220,11 @@ export class PoissonPass {
   }
 
   /** The totals accumulated since the last call (or the start), and resets them to zero. */
+  /** The running totals, left as they are. */
+  runningTotals(): PassTotals {
+    return { ...this.totals };
+  }
+
   takeTotals(): PassTotals {
     const taken = { ...this.totals };
     Object.assign(this.totals, { expectedNegatives: 0, expectedPositives: 0, atCap: 0, atFloor: 0 });
@@ -278,6 +276,89 @@ export function sampleWithScores(
   const pass = new PoissonPass(design, solution, n);
   pass.run(scores, labels, 0, n, rng);
   return pass.finish(labels);
+}
+
+/** Running totals of a {@link PoissonStreamSampler}. */
+export interface PoissonStreamTotals {
+  readonly positives: number;
+  readonly negatives: number;
+  readonly expectedNegatives: number;
+  readonly expectedPositives: number;
+  readonly atCap: number;
+  readonly atFloor: number;
+}
+
+/**
+ * Poisson sampling over a stream of batches (ALGORITHMS.md A.2, A.5): each call samples the next
+ * batch and returns its kept rows (indices within the batch) with pi, offset and weight. One uniform
+ * is drawn per row in row order, and the expected sizes and cap/floor counts are running sums over
+ * the whole stream, so the sample and its totals are those of `sampleWithScores` over all the rows
+ * at once, whatever the batch sizes.
+ *
+ * @example
+ * ```ts
+ * const sampler = new PoissonStreamSampler('optL', solution, createRng(1));
+ * for (const { scores, labels } of batches) write(sampler.next(scores, labels));
+ * console.log(sampler.totals());
+ * ```
+ */
+export class PoissonStreamSampler {
+  private readonly pass: PoissonPass;
+  private readonly lcc: boolean;
+  private positives = 0;
+  private negatives = 0;
+
+  /**
+   * @param design - the design the scores and solution belong to
+   * @param solution - the solved scale (its expected sizes are not used)
+   * @param rng - the generator: one uniform per row, in row order
+   */
+  constructor(
+    design: DesignName,
+    solution: ScaleSolution,
+    private readonly rng: Rng,
+  ) {
+    if (!DESIGN_NAMES.includes(design)) throw unknownDesign(design);
+    this.pass = new PoissonPass(design, solution, 0);
+    this.lcc = design === 'LCC';
+  }
+
+  /**
+   * Samples the next batch.
+   *
+   * @param scores - the batch's design scores
+   * @param labels - the batch's 0/1 labels
+   * @returns the batch's kept rows (indices within the batch); its expected sizes and counts are the
+   *   batch's share of the running totals
+   */
+  next(scores: Float64Array, labels: Uint8Array): SampleResult {
+    if (scores.length !== labels.length) {
+      throw new RarefyError(
+        'RAREFY_DIMENSION_MISMATCH',
+        `scores: ${scores.length} scores for ${labels.length} labels`,
+        'pass one score and one label per row of the batch',
+        { input: 'scores', scores: scores.length, labels: labels.length },
+      );
+    }
+    const before = this.pass.runningTotals();
+    this.pass.run(scores, labels, 0, labels.length, this.rng);
+    const after = this.pass.runningTotals();
+    const batch = finishSample(this.pass.kept, labels, this.lcc, {
+      expectedNegatives: after.expectedNegatives - before.expectedNegatives,
+      expectedPositives: after.expectedPositives - before.expectedPositives,
+      atCap: after.atCap - before.atCap,
+      atFloor: after.atFloor - before.atFloor,
+    });
+    this.pass.kept.length = 0;
+    this.positives += batch.positives;
+    this.negatives += batch.negatives;
+    return batch;
+  }
+
+  /** Kept rows by class and the running expected sizes and cap/floor counts over every batch so far. */
+  totals(): PoissonStreamTotals {
+    return { positives: this.positives, negatives: this.negatives, ...this.pass.runningTotals() };
+  }
 }
 
 const UNIFORM = 0;
@@ -334,8 +415,7 @@ export function logisticScorer(
     default:
       throw unknownDesign(design);
   }
-  const optAFactor =
-    code === OPT_A ? optANormFactor(requireOptAInverse(options.optAInverse, d), d) : new Float64Array(0);
+  const optAFactor = code === OPT_A ? optANormFactor(options.optAInverse, d) : new Float64Array(0);
   return { code, x, coefficients: pilotCoefficients, optAFactor };
 }
 

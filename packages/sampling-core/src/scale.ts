@@ -249,6 +249,86 @@ export function solveScale(
       'pass the expected number of negatives to keep, a number > 0 (e.g. the number of positives)',
     );
   }
+  const setup = exactScaleSetup(design, {
+    populationNegatives,
+    populationPositives,
+    zeroScores,
+    sumConsidered,
+    minPositiveScore,
+    sampleSize,
+    alpha,
+    piMin,
+  });
+  const { target, uniformRate, base, capAll, initial } = setup;
+  if (setup.capsEverything) return solutionAt(problem, evaluation, capAll, uniformRate, 1, true);
+  const { scale, iterations } = newtonBisection(problem, evaluation, target, base, capAll, initial);
+  return solutionAt(problem, evaluation, scale, uniformRate, iterations, false);
+}
+
+/** What an exact-scale solver knows of the scores it applies to (every row, or a histogram of them). */
+export interface ExactScaleInputs {
+  readonly populationNegatives: number;
+  readonly populationPositives: number;
+  /** Rows the scale applies to (negatives; every row under LCC) whose score is 0. */
+  readonly zeroScores: number;
+  /** The sum of their scores, and the smallest positive score. */
+  readonly sumConsidered: number;
+  readonly minPositiveScore: number;
+  /** Expected negatives to keep, alpha and piMin, as {@link ScaleOptions} gives them. */
+  readonly sampleSize: number;
+  readonly alpha: number;
+  readonly piMin: number;
+}
+
+/** The exact-scale problem, checked and bracketed: solve sum of keep probabilities (c) = target on [0, capAll]. */
+export interface ExactScaleSetup {
+  /** Expected kept rows to reach: sampleSize (LCC: sampleSize + N1, kept rows of both classes). */
+  readonly target: number;
+  /** c0, the uniform design's rate with the same budget, and base = alpha c0. */
+  readonly uniformRate: number;
+  readonly base: number;
+  /** Absolute tolerance on the expected size (1e-10 relative). */
+  readonly tolerance: number;
+  /** Rows the scale applies to. */
+  readonly considered: number;
+  /** A scale at which every row with s > 0 is capped at 1. */
+  readonly capAll: number;
+  /** True when the target needs every row with s > 0 kept: the answer is capAll. */
+  readonly capsEverything: boolean;
+  /** A starting scale: the root of the sum without floor and cap. */
+  readonly initial: number;
+}
+
+/**
+ * Checks an exact-scale problem and brackets its solution (ALGORITHMS.md A.7), for any solver of
+ * sum over rows of min(1, max(piMin, (1 - alpha) c s_i + alpha c0)) = target: `solveScale` (every
+ * score in memory) and data-io's histogram solvers (scores summarised in bins) share it.
+ *
+ * @param design - the design (LCC's target counts kept rows of both classes)
+ * @param inputs - class counts, the scores' summary, sampleSize, alpha, piMin
+ * @returns target, c0, the bracket [0, capAll] and a starting point
+ * @throws RarefySamplingError `RAREFY_SAMPLE_TOO_LARGE`; RarefyError `RAREFY_INVALID_ARGUMENT` when every
+ *   score is 0, the floor alone keeps more than the target, or zero scores make it unreachable
+ * @example
+ * ```ts
+ * const setup = exactScaleSetup('optL', { populationNegatives: 99_000, populationPositives: 1_000,
+ *   zeroScores: 0, sumConsidered: 1_200, minPositiveScore: 1e-5, sampleSize: 1_000, alpha: 0, piMin: 1e-6 });
+ * ```
+ */
+export function exactScaleSetup(design: DesignName, inputs: ExactScaleInputs): ExactScaleSetup {
+  const {
+    populationNegatives,
+    populationPositives,
+    zeroScores,
+    sumConsidered,
+    minPositiveScore,
+    sampleSize,
+    alpha,
+    piMin,
+  } = inputs;
+  const lcc = design === 'LCC';
+  const rows = populationNegatives + populationPositives;
+  const considered = lcc ? rows : populationNegatives;
   if (sampleSize > populationNegatives) {
     throw new RarefySamplingError(
       'RAREFY_SAMPLE_TOO_LARGE',
@@ -258,12 +338,11 @@ export function solveScale(
     );
   }
   if (!(sumConsidered > 0)) throw allZeroScores(design, considered);
-
   const target = lcc ? sampleSize + populationPositives : sampleSize;
-  const uniformRate = lcc ? target / n : sampleSize / populationNegatives;
+  const uniformRate = lcc ? target / rows : sampleSize / populationNegatives;
   const base = alpha * uniformRate;
   const tolerance = RELATIVE_TOLERANCE * target;
-  // Below any scale, every row sits at max(piMin, base); above cMax every row with s > 0 is at 1.
+  // Below any scale, every row sits at max(piMin, base); above capAll every row with s > 0 is at 1.
   const lowest = considered * clampKeepProbability(base, piMin);
   if (lowest > target + tolerance) {
     throw new RarefyError(
@@ -282,15 +361,22 @@ export function solveScale(
       { input: 'scores', zeroScores, sampleSize },
     );
   }
+  const slopeFactor = 1 - alpha;
   // Every row with s > 0 is capped once (1 - alpha) c s_min + base >= 1; nudged up for rounding.
   const capAll = ((1 - base) / (slopeFactor * minPositiveScore)) * (1 + 1e-9);
-  if (target >= highest - tolerance) return solutionAt(problem, evaluation, capAll, uniformRate, 1, true);
-
   // Without floor and cap the sum is (1 - alpha) c S + base * considered: start from its root.
   let initial = Math.min(capAll, Math.max(0, (target - base * considered) / (slopeFactor * sumConsidered)));
   if (!(initial > 0)) initial = capAll / 2;
-  const { scale, iterations } = newtonBisection(problem, evaluation, target, base, capAll, initial);
-  return solutionAt(problem, evaluation, scale, uniformRate, iterations, false);
+  return {
+    target,
+    uniformRate,
+    base,
+    tolerance,
+    considered,
+    capAll,
+    capsEverything: target >= highest - tolerance,
+    initial,
+  };
 }
 
 /** The fixed inputs of one scale problem. */

@@ -1,10 +1,8 @@
 import {
-  cholesky,
   DESIGN_NAMES,
   type DesignName,
-  multiplySquare,
+  optANormFactor,
   RarefyError,
-  RarefyFitError,
   RarefySamplingError,
   type ScaleSolution,
 } from '@rarefy/sampling-core';
@@ -143,7 +141,7 @@ function prepareScore(options: DesignScoreSqlOptions): ScorePrepared {
     }
   });
   const d = coefficients.length;
-  const optAFactor = design === 'optA' ? normFactor(options.optAInverse, d) : null;
+  const optAFactor = design === 'optA' ? optANormFactor(options.optAInverse, d) : null;
   return { spec, design, features, featureNames, coefficients, optAFactor };
 }
 
@@ -238,35 +236,6 @@ function prepare(options: SamplingSqlOptions): Prepared {
     rowKeyName,
     keep,
   };
-}
-
-/** R with R'R = M^-2 (upper triangular), so that ||M^-1 x||^2 = ||R x||^2, as sampling-core scores optA. */
-function normFactor(inverse: readonly number[] | undefined, d: number): Float64Array {
-  if (
-    inverse === undefined ||
-    inverse.length !== d * d ||
-    !inverse.every((value) => Number.isFinite(value))
-  ) {
-    throw new RarefyError(
-      'RAREFY_DIMENSION_MISMATCH',
-      `options.optAInverse: ${inverse === undefined ? 'missing' : `${inverse.length} values`}, optA needs a finite ${d} x ${d} matrix`,
-      'pass optAInverse = Array.from(optAMatrix(xPilot, yPilot, pPilot, draw).inverse)',
-      { input: 'options.optAInverse', columns: d },
-    );
-  }
-  const square = multiplySquare(inverse, inverse, d);
-  const { factor, ok } = cholesky(square, d, 0);
-  if (!ok) {
-    throw new RarefyFitError(
-      'RAREFY_RANK_DEFICIENT',
-      'options.optAInverse: M^-1 is singular, so optA scores are undefined',
-      'pass optAInverse = optAMatrix(...).inverse, or use the optL design',
-      { input: 'options.optAInverse' },
-    );
-  }
-  const upper = new Float64Array(d * d);
-  for (let r = 0; r < d; r++) for (let j = r; j < d; j++) upper[r * d + j] = factor[j * d + r] as number;
-  return upper;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { RarefyError } from '@rarefy/sampling-core';
+import { clampKeepProbability, RarefyError } from '@rarefy/sampling-core';
 
 /**
  * A histogram of positive scores on a logarithmic grid, with the exact count and the exact sum of
@@ -206,7 +206,7 @@ export class ScoreHistogram {
         slope += sum;
       }
     }
-    const zeroProbability = clampProbability(base, piMin);
+    const zeroProbability = clampKeepProbability(base, piMin);
     value += this.zeros * zeroProbability;
     if (zeroProbability === piMin) floored += this.zeros;
     into.value += value;
@@ -231,13 +231,6 @@ export interface Evaluation {
 /** A zeroed {@link Evaluation}. @internal */
 export function emptyEvaluation(): Evaluation {
   return { value: 0, slope: 0, atFloor: 0, atCap: 0 };
-}
-
-/** min(1, max(piMin, value)): floor, then cap (ALGORITHMS.md A.7). @internal */
-export function clampProbability(value: number, piMin: number): number {
-  if (value <= piMin) return piMin;
-  if (value >= 1) return 1;
-  return value;
 }
 
 /**

@@ -1,5 +1,6 @@
 import {
   type ColumnBatch,
+  clampKeepProbability,
   createRng,
   DESIGN_NAMES,
   type DesignName,
@@ -8,6 +9,7 @@ import {
   optAMatrix,
   type Pilot,
   PilotReservoir,
+  PoissonStreamSampler,
   RarefyError,
   RarefyInputError,
   RarefyIoError,
@@ -24,7 +26,7 @@ import {
   keptBatch,
   SAMPLE_COLUMNS,
 } from './batch-rows.js';
-import { clampProbability, emptyEvaluation, ScoreHistogram, solveIncreasing } from './histogram.js';
+import { emptyEvaluation, ScoreHistogram, solveIncreasing } from './histogram.js';
 import { fitLogisticPilot, HISTOGRAM_BITS, solveHistogramScale } from './scale-solver.js';
 
 /** Anything that yields the input as batches, afresh on every call (each pass reads it again). */
@@ -181,7 +183,7 @@ class RefinePart {
 
   add(score: number): void {
     const { base, piMin } = this;
-    this.exact += clampProbability(this.multiplierAtHistogram * score + base, piMin);
+    this.exact += clampKeepProbability(this.multiplierAtHistogram * score + base, piMin);
     const low = this.lowMultiplier * score + base;
     const high = this.highMultiplier * score + base;
     if (high <= piMin) this.floored++;
@@ -597,80 +599,44 @@ export async function sampleStream(
   }
 
   // The sampling pass: one uniform per row, in row order, from the root stream.
-  const multiplier = slopeFactor * scale;
-  const base = alpha * uniformRate;
-  let keptNegatives = 0;
-  let keptPositives = 0;
-  let expectedNegatives = 0;
-  let expectedPositives = 0;
-  let atCap = 0;
-  let atFloor = 0;
   let written = 0;
-  let keptRows = new Int32Array(0);
-  let keptPi = new Float64Array(0);
-  let keptOffset = new Float64Array(0);
-  let keptWeight = new Float64Array(0);
+  // The keep rule, offsets and weights are sampling-core's: one uniform per row, in row order, from
+  // the root stream, with running totals, so this pass equals sampleWithScores over the whole data.
+  const sampler = new PoissonStreamSampler(
+    design,
+    {
+      method: rate === undefined ? 'exact' : 'rate',
+      scale,
+      uniformRate,
+      alpha,
+      piMin,
+      expectedNegatives: 0,
+      expectedPositives: 0,
+      atCap: 0,
+      atFloor: 0,
+      iterations,
+    },
+    root,
+  );
   const sampleCounts = { negatives: 0, positives: 0 };
   await pass('sample', async (batch, firstRow) => {
     const labels = batchLabels(batch, label, firstRow);
     const scores = await scoreBatch(batch, firstRow);
     countClasses(labels, sampleCounts);
-    const n = batch.rows;
-    if (keptRows.length < n) {
-      keptRows = new Int32Array(n);
-      keptPi = new Float64Array(n);
-      keptOffset = new Float64Array(n);
-      keptWeight = new Float64Array(n);
-    }
-    let count = 0;
-    for (let i = 0; i < n; i++) {
-      const u = root.nextFloat64();
-      const score = requireScore(scores[i] as number, firstRow + i, lcc ? 1 : Number.MAX_VALUE);
-      let a0 = multiplier * score + base;
-      if (labels[i] === 0) {
-        if (a0 <= piMin) {
-          a0 = piMin;
-          atFloor++;
-        } else if (a0 >= 1) {
-          a0 = 1;
-          atCap++;
-        }
-        expectedNegatives += a0;
-        if (u <= a0) {
-          keptRows[count] = i;
-          keptPi[count] = a0;
-          if (lcc) {
-            const a1 = clampProbability(multiplier * (1 - score) + base, piMin);
-            keptOffset[count] = Math.log(a1 / a0);
-          } else {
-            keptOffset[count] = 0 - Math.log(a0);
-          }
-          keptWeight[count] = 1 / a0;
-          count++;
-          keptNegatives++;
-        }
-      } else {
-        a0 = clampProbability(a0, piMin);
-        let a1 = 1;
-        if (lcc) {
-          a1 = clampProbability(multiplier * (1 - score) + base, piMin);
-          expectedPositives += a1;
-        } else {
-          expectedPositives++;
-        }
-        if (u <= a1) {
-          keptRows[count] = i;
-          keptPi[count] = a0;
-          keptOffset[count] = lcc ? Math.log(a1 / a0) : 0 - Math.log(a0);
-          keptWeight[count] = 1 / a1;
-          count++;
-          keptPositives++;
-        }
-      }
-    }
-    await write(keptBatch(batch, keptRows, count, keptPi, keptOffset, keptWeight, written));
-    written += count;
+    for (let i = 0; i < batch.rows; i++)
+      requireScore(scores[i] as number, firstRow + i, lcc ? 1 : Number.MAX_VALUE);
+    const kept = sampler.next(scores, labels);
+    await write(keptBatch(batch, kept.rows, kept.rows.length, kept.pi, kept.offset, kept.weight, written));
+    written += kept.rows.length;
   });
+  const {
+    positives: keptPositives,
+    negatives: keptNegatives,
+    expectedNegatives,
+    expectedPositives,
+    atCap,
+    atFloor,
+  } = sampler.totals();
   if (negativesCount < 0) {
     negativesCount = sampleCounts.negatives;
     positivesCount = sampleCounts.positives;

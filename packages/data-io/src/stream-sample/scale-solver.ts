@@ -2,13 +2,14 @@ import { fitLogistic } from '@rarefy/correction';
 import {
   type DesignMatrix,
   type DesignName,
+  exactScaleSetup,
   linearPredictor,
   type PilotDraw,
   RarefyError,
   RarefySamplingError,
   sigmoid,
 } from '@rarefy/sampling-core';
-import { clampProbability, emptyEvaluation, type ScoreHistogram, solveIncreasing } from './histogram.js';
+import { emptyEvaluation, type ScoreHistogram, solveIncreasing } from './histogram.js';
 
 /** Bits of the significand per octave of the histogram pass: 64 bins per octave, each <= 1.6% wide. */
 export const HISTOGRAM_BITS = 6;
@@ -105,24 +106,9 @@ export function solveHistogramScale(problem: HistogramScaleProblem): HistogramSc
   const { design, negatives, positives, alpha, piMin } = problem;
   const negativesCount = problem.populationNegatives;
   const positivesCount = problem.populationPositives;
-  const lcc = design === 'LCC';
   const slopeFactor = 1 - alpha;
   const sampleSize = problem.sampleSize ?? positivesCount;
-  if (sampleSize > negativesCount) {
-    throw new RarefySamplingError(
-      'RAREFY_SAMPLE_TOO_LARGE',
-      `sampleSize: ${sampleSize} negatives asked for, but the data has only ${negativesCount} negatives`,
-      `pass a sample size of at most ${negativesCount} (--sample-size), or keep every row without sampling`,
-      { input: 'sampleSize', sampleSize, populationNegatives: negativesCount },
-    );
-  }
   const histograms = positives === null ? [negatives] : [negatives, positives];
-  const rows = negativesCount + positivesCount;
-  const considered = lcc ? rows : negativesCount;
-  const target = lcc ? sampleSize + positivesCount : sampleSize;
-  const uniformRate = lcc ? target / rows : sampleSize / negativesCount;
-  const base = alpha * uniformRate;
-  const tolerance = 1e-10 * target;
   let zeros = 0;
   let minimum = Number.POSITIVE_INFINITY;
   let sumConsidered = 0;
@@ -133,46 +119,26 @@ export function solveHistogramScale(problem: HistogramScaleProblem): HistogramSc
     sumConsidered += histogram.total;
     histogramBins += histogram.span;
   }
-  if (!(sumConsidered > 0)) {
-    throw new RarefyError(
-      'RAREFY_INVALID_ARGUMENT',
-      `scores: all ${considered} rows the scale applies to have design score 0 under ${design}`,
-      'check the pilot (it predicts 0 everywhere?) or use the uniform design',
-      { input: 'scores', design },
-    );
-  }
-  const lowest = considered * clampProbability(base, piMin);
-  if (lowest > target + tolerance) {
-    throw new RarefyError(
-      'RAREFY_INVALID_ARGUMENT',
-      `piMin: the floor ${piMin} alone keeps ${lowest} expected rows, more than the ${target} asked for`,
-      `pass a smaller piMin (below ${target / considered}) or a larger sampleSize`,
-      { input: 'piMin', piMin, sampleSize },
-    );
-  }
-  const highest = considered - zeros + zeros * clampProbability(base, piMin);
-  if (target > highest + tolerance) {
-    throw new RarefyError(
-      'RAREFY_INVALID_ARGUMENT',
-      `scores: ${zeros} of the ${considered} rows the scale applies to have score 0, so at most ${highest} expected rows can be kept, fewer than the ${target} asked for`,
-      'pass a smaller sampleSize, or alpha > 0 so that rows with score 0 are kept with probability alpha c0',
-      { input: 'scores', zeroScores: zeros, sampleSize },
-    );
-  }
-  const capAll = ((1 - base) / (slopeFactor * minimum)) * (1 + 1e-9);
+  const { target, uniformRate, base, capAll, capsEverything, initial } = exactScaleSetup(design, {
+    populationNegatives: negativesCount,
+    populationPositives: positivesCount,
+    zeroScores: zeros,
+    sumConsidered,
+    minPositiveScore: minimum,
+    sampleSize,
+    alpha,
+    piMin,
+  });
   const evaluateHistogram = (c: number): { value: number; slope: number } => {
     const evaluation = emptyEvaluation();
     for (const histogram of histograms) histogram.evaluate(slopeFactor * c, base, piMin, evaluation);
     return { value: evaluation.value, slope: slopeFactor * evaluation.slope };
   };
-  const capsEverything = target >= highest - tolerance;
   let scale: number;
   let iterations = 1;
   if (capsEverything) {
     scale = capAll;
   } else {
-    let initial = Math.min(capAll, Math.max(0, (target - base * considered) / (slopeFactor * sumConsidered)));
-    if (!(initial > 0)) initial = capAll / 2;
     const solved = solveIncreasing(evaluateHistogram, target, 0, capAll, initial);
     scale = solved.scale;
     iterations = solved.evaluations;
