@@ -142,3 +142,5 @@ console.log(`wrote ${writeResult(packageDirectory, 'read-csv-matrix', result)}`)
 
 // DuckDB: read_csv against readCsvMatrix, and the SQL sampling path on 1e7 rows (bench/duckdb.ts).
 await import('./duckdb.js');
+// Real data (w8a, mammography from ../shared/data; skipped when absent): bench/real-data.ts.
+await import('./real-data.js');
