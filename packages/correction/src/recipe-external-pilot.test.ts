@@ -41,7 +41,7 @@ describe('fitRareEvents with an external pilot (pilotProbability)', () => {
     const d = 4;
     const sum = new Float64Array(d);
     const sumSquares = new Float64Array(d);
-    let truth = new Float64Array(d);
+    let truth: ArrayLike<number> = new Float64Array(d);
     for (let r = 0; r < reps; r++) {
       const data = trueProbability(100 + r, 20_000);
       truth = data.trueCoefficients;
@@ -81,5 +81,37 @@ describe('fitRareEvents with an external pilot (pilotProbability)', () => {
     expect(() => fitRareEvents({ x: data.x, y: data.y, design: 'optL', pilotProbability: bad })).toThrow(
       /row 6/,
     );
+  });
+});
+
+describe('fitRareEvents with a ridge', () => {
+  it('fits data with a duplicated column that the plain recipe refuses as rank deficient', () => {
+    const data = simulateRareEvents({ rows: 30_000, seed: 5, intercept: -4, slopes: [-0.5, 0.5] });
+    // Append a copy of x1: the plain fit has no unique solution.
+    const d = data.x.columns;
+    const wide = new Float64Array(data.x.rows * (d + 1));
+    for (let i = 0; i < data.x.rows; i++) {
+      wide.set(data.x.data.subarray(i * d, i * d + d), i * (d + 1));
+      wide[i * (d + 1) + d] = data.x.data[i * d + 1] as number;
+    }
+    const x = {
+      data: wide,
+      rows: data.x.rows,
+      columns: d + 1,
+      names: [...data.x.names, 'x1_copy'],
+      intercept: true,
+    };
+    expect(() => fitRareEvents({ x, y: data.y, design: 'optA', pilotSize: 400, seed: 1 })).toThrow(
+      /collinear|singular|rank/i,
+    );
+    const fit = fitRareEvents({ x, y: data.y, design: 'optA', pilotSize: 400, seed: 1, ridge: 1 });
+    // The ridge splits x1's effect evenly between the two copies; their sum estimates the slope -0.5.
+    const split = (fit.coefficients[1] as number) + (fit.coefficients[3] as number);
+    expect(Math.abs(split + 0.5)).toBeLessThan(
+      4 * Math.hypot(fit.standardErrors[1] as number, fit.standardErrors[3] as number),
+    );
+    expect(Math.abs((fit.coefficients[1] as number) - (fit.coefficients[3] as number))).toBeLessThan(1e-6);
+    // With a ridge the reported estimate is the subsample's (no A.8 combination).
+    expect(Array.from(fit.coefficients)).toEqual(Array.from(fit.subsample.coefficients));
   });
 });

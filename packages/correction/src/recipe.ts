@@ -65,7 +65,14 @@ export interface FitRareEventsOptions {
   piMin?: number;
   /** Take a whole class for the pilot when it has fewer rows than asked (default false: error). */
   takeWholeClass?: boolean;
-  /** Combine pilot and subsample estimates (A.8; default true). */
+  /**
+   * L2 penalty lambda on the non-intercept coefficients of the pilot and second-stage fits (and
+   * lambda / n on optA's M), default 0. Real sparse data with duplicate or never-positive columns
+   * (LibSVM sets such as w8a) needs it: without it the fits are rank deficient or separated. With a
+   * ridge the penalised information does not fit A.8's combination, so `combine` defaults to false.
+   */
+  ridge?: number;
+  /** Combine pilot and subsample estimates (A.8; default true, false with a ridge). */
   combine?: boolean;
   /** Seed (default 1) or a generator. */
   seed?: number | string;
@@ -199,6 +206,13 @@ export function fitRareEvents(options: FitRareEventsOptions): RareEventsFit {
   const started = now();
   const { x, y } = options;
   const design = options.design ?? 'optA';
+  const ridge = options.ridge ?? 0;
+  requireArgument(
+    ridge >= 0 && Number.isFinite(ridge),
+    'ridge',
+    `${ridge} is not a penalty >= 0`,
+    'pass ridge >= 0 (0: none)',
+  );
   const estimator = options.estimator ?? 'log-odds';
   const rng = options.rng ?? createRng(options.seed ?? 1);
   const progress = options.onProgress ?? (() => {});
@@ -245,14 +259,14 @@ export function fitRareEvents(options: FitRareEventsOptions): RareEventsFit {
     pilotY = new Uint8Array(draw.rows.length);
     for (let k = 0; k < draw.rows.length; k++) pilotY[k] = y[draw.rows[k] as number] as number;
     if (x.intercept) {
-      pilotFit = fitLogistic(pilotX, pilotY, { input: 'pilot' });
+      pilotFit = fitLogistic(pilotX, pilotY, { input: 'pilot', ridge });
       const corrected = Float64Array.from(pilotFit.coefficients);
       corrected[0] = (corrected[0] as number) - draw.logOddsShift;
       pilot = { draw, coefficients: corrected };
     } else {
       // Without an intercept the shift enters as a constant offset on every pilot row.
       const offset = new Float64Array(draw.rows.length).fill(draw.logOddsShift);
-      pilotFit = fitLogistic(pilotX, pilotY, { input: 'pilot', offset });
+      pilotFit = fitLogistic(pilotX, pilotY, { input: 'pilot', offset, ridge });
       pilot = { draw, coefficients: Float64Array.from(pilotFit.coefficients) };
     }
   }
@@ -264,7 +278,7 @@ export function fitRareEvents(options: FitRareEventsOptions): RareEventsFit {
   if (external !== undefined) {
     const optAInverse =
       design === 'optA'
-        ? optAMatrix(x, y, external, { negativeRate: 1, positiveRate: 1 }).inverse
+        ? optAMatrix(x, y, external, { negativeRate: 1, positiveRate: 1 }, { ridge }).inverse
         : undefined;
     scores = designScores(design, external, x, { optAInverse });
   } else if (pilot === null) {
@@ -275,7 +289,7 @@ export function fitRareEvents(options: FitRareEventsOptions): RareEventsFit {
       const pilotProbability = linearPredictor(pilotX, pilot.coefficients);
       for (let i = 0; i < pilotProbability.length; i++)
         pilotProbability[i] = sigmoid(pilotProbability[i] as number);
-      optAInverse = optAMatrix(pilotX, pilotY, pilotProbability, pilot.draw).inverse;
+      optAInverse = optAMatrix(pilotX, pilotY, pilotProbability, pilot.draw, { ridge }).inverse;
     }
     scores = logisticDesignScores(x, pilot.coefficients, design, { optAInverse });
   }
@@ -303,12 +317,12 @@ export function fitRareEvents(options: FitRareEventsOptions): RareEventsFit {
     sampleX,
     sample.labels,
     { offset: sample.offset, weight: sample.weight },
-    { start: estimator === 'log-odds' && pilot !== null ? pilot.coefficients : undefined },
+    { start: estimator === 'log-odds' && pilot !== null ? pilot.coefficients : undefined, ridge },
   );
   let coefficients = subsample.coefficients;
   let covariance = subsample.covariance;
   if (
-    (options.combine ?? true) &&
+    (options.combine ?? ridge === 0) &&
     pilot !== null &&
     pilotFit !== null &&
     pilotX !== null &&

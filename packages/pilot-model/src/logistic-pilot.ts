@@ -5,7 +5,7 @@ import {
   type RareEventsFit,
 } from '@rarefy/correction';
 import {
-  batchDesignMatrix,
+  batchLinearPredictor,
   type ColumnBatch,
   createRng,
   type DesignMatrix,
@@ -288,7 +288,9 @@ export class LogisticPilot implements Pilot {
    * ```
    */
   predictProbability(batch: ColumnBatch): Float64Array {
-    return this.predictMatrix(batchDesignMatrix(batch, this.features, { intercept: this.intercept }));
+    const eta = batchLinearPredictor(batch, this.features, this.coefficients, { intercept: this.intercept });
+    for (let i = 0; i < eta.length; i++) eta[i] = sigmoid(eta[i] as number);
+    return eta;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DESIGN_NAMES, designScores, optAMatrix } from './designs.js';
+import { DESIGN_NAMES, designScores, optAMatrix, optANormFactor } from './designs.js';
 import { isRarefyError, RarefyFitError } from './errors.js';
 import { type DesignMatrix, designMatrix } from './matrix.js';
 
@@ -116,5 +116,46 @@ describe('optAMatrix', () => {
         }),
       'RAREFY_DIMENSION_MISMATCH',
     );
+  });
+});
+
+describe('optANormFactor', () => {
+  it('factors a badly conditioned M^-1 (condition 1e9) that a Cholesky of M^-2 (condition 1e18) cannot', () => {
+    // M^-1 = V diag(1, 1e-4, 1e-9) V' for a rotation V: symmetric positive definite, condition 1e9.
+    const c = Math.cos(0.3);
+    const s = Math.sin(0.3);
+    const v = [c, -s, 0, s, c, 0, 0, 0, 1];
+    const eigen = [1, 1e-4, 1e-9];
+    const inverse = new Float64Array(9);
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++)
+        for (let k = 0; k < 3; k++)
+          inverse[i * 3 + j] =
+            (inverse[i * 3 + j] as number) +
+            (v[i * 3 + k] as number) * (eigen[k] as number) * (v[j * 3 + k] as number);
+    const upper = optANormFactor(inverse, 3);
+    for (const x of [
+      [1, 0.5, -2],
+      [1, -3, 0.25],
+    ]) {
+      let direct = 0;
+      for (let i = 0; i < 3; i++) {
+        let z = 0;
+        for (let j = 0; j < 3; j++) z += (inverse[i * 3 + j] as number) * (x[j] as number);
+        direct += z * z;
+      }
+      let viaFactor = 0;
+      for (let r = 0; r < 3; r++) {
+        let z = 0;
+        for (let j = r; j < 3; j++) z += (upper[r * 3 + j] as number) * (x[j] as number);
+        viaFactor += z * z;
+      }
+      // ||R x||^2 = x' M^-2 x to rounding of the QR (relative 1e-9 is far above it).
+      expect(Math.abs(viaFactor - direct) / direct).toBeLessThan(1e-9);
+    }
+  });
+
+  it('refuses a singular M^-1 with a typed error', () => {
+    expect(() => optANormFactor(new Float64Array([1, 1, 1, 1]), 2)).toThrow(/singular/);
   });
 });

@@ -1,11 +1,5 @@
 import { RarefyError, RarefyFitError } from './errors.js';
-import {
-  addWeightedOuterProduct,
-  cholesky,
-  choleskyInverse,
-  multiplySquare,
-  symmetrizeFromLower,
-} from './linalg.js';
+import { addWeightedOuterProduct, cholesky, choleskyInverse, symmetrizeFromLower } from './linalg.js';
 import type { DesignMatrix } from './matrix.js';
 import type { PilotDraw } from './pilot.js';
 
@@ -157,18 +151,37 @@ export function optANormFactor(inverse: ArrayLike<number> | undefined, d: number
       { input: 'options.optAInverse', columns: d },
     );
   }
-  const square = multiplySquare(inverse, inverse, d);
-  const { factor, ok } = cholesky(square, d, 0);
-  if (!ok) {
-    throw new RarefyFitError(
-      'RAREFY_RANK_DEFICIENT',
-      'options.optAInverse: M^-1 is singular, so optA scores are undefined',
-      'pass optAInverse = optAMatrix(...).inverse, or use the optL design',
-      { input: 'options.optAInverse' },
-    );
-  }
+  // R from a QR factorisation of M^-1 (modified Gram-Schmidt over its columns): R'R = M^-1' M^-1 =
+  // M^-2 with the conditioning of M^-1 itself. (A Cholesky factor of the product M^-2 would square
+  // it, and fail for the sharp pilots that make M nearly singular.)
   const upper = new Float64Array(d * d);
-  for (let r = 0; r < d; r++) for (let j = r; j < d; j++) upper[r * d + j] = factor[j * d + r] as number;
+  const q = new Float64Array(d * d); // column j of Q at q[j * d ..]
+  let largest = 0;
+  for (let j = 0; j < d; j++) {
+    const v = q.subarray(j * d, j * d + d);
+    for (let i = 0; i < d; i++) v[i] = inverse[i * d + j] as number;
+    for (let k = 0; k < j; k++) {
+      const qk = q.subarray(k * d, k * d + d);
+      let dot = 0;
+      for (let i = 0; i < d; i++) dot += (qk[i] as number) * (v[i] as number);
+      upper[k * d + j] = dot;
+      for (let i = 0; i < d; i++) v[i] = (v[i] as number) - dot * (qk[i] as number);
+    }
+    let norm = 0;
+    for (let i = 0; i < d; i++) norm += (v[i] as number) ** 2;
+    norm = Math.sqrt(norm);
+    largest = Math.max(largest, norm);
+    if (!(norm > 1e-14 * largest) || !Number.isFinite(norm)) {
+      throw new RarefyFitError(
+        'RAREFY_RANK_DEFICIENT',
+        'options.optAInverse: M^-1 is singular, so optA scores are undefined',
+        'pass optAInverse = optAMatrix(...).inverse, or use the optL design',
+        { input: 'options.optAInverse' },
+      );
+    }
+    upper[j * d + j] = norm;
+    for (let i = 0; i < d; i++) v[i] = (v[i] as number) / norm;
+  }
   return upper;
 }
 
@@ -207,7 +220,7 @@ export function unknownDesign(design: string): RarefyError {
  * @throws RarefyFitError `RAREFY_RANK_DEFICIENT` when M is not positive definite
  * @example
  * ```ts
- * const { inverse } = optAMatrix(xPilot, yPilot, pPilot, draw);
+ * const { inverse } = optAMatrix(xPilot, yPilot, pPilot, draw); // { ridge } regularises a singular M
  * const scores = designScores('optA', p, x, { optAInverse: inverse });
  * ```
  */
@@ -216,6 +229,7 @@ export function optAMatrix(
   yPilot: Uint8Array,
   pilotProbability: Float64Array,
   draw: Pick<PilotDraw, 'negativeRate' | 'positiveRate'>,
+  options: { ridge?: number } = {},
 ): { matrix: Float64Array; inverse: Float64Array } {
   const n = xPilot.rows;
   const d = xPilot.columns;
@@ -247,6 +261,12 @@ export function optAMatrix(
   }
   symmetrizeFromLower(matrix, d);
   for (let k = 0; k < d * d; k++) matrix[k] = (matrix[k] as number) / totalWeight;
+  // A ridge lambda on the fit's penalised sum becomes lambda / n on this average (not on the intercept).
+  const ridge = options.ridge ?? 0;
+  if (ridge > 0) {
+    for (let j = xPilot.intercept ? 1 : 0; j < d; j++)
+      matrix[j * d + j] = (matrix[j * d + j] as number) + ridge / n;
+  }
   const factorisation = cholesky(matrix, d);
   if (!factorisation.ok) {
     const column = xPilot.names[factorisation.failedColumn] ?? `column ${factorisation.failedColumn}`;

@@ -5,7 +5,7 @@
  */
 
 export type { ColumnBatch, ColumnData, ColumnSchema, ColumnType, DictionaryColumn, Pilot } from './batch.js';
-export { batchDesignMatrix } from './batch.js';
+export { batchDesignMatrix, batchLinearPredictor } from './batch.js';
 export type { DesignName, DesignScoreOptions } from './designs.js';
 export { DESIGN_NAMES, designScores, optAMatrix, optANormFactor } from './designs.js';
 export type { RarefyErrorCode, RarefyErrorDetails } from './errors.js';

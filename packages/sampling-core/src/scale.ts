@@ -227,8 +227,6 @@ export function solveScale(
       { input: 'labels', rows: n },
     );
   }
-  const considered = lcc ? n : populationNegatives;
-  const slopeFactor = 1 - alpha;
   const evaluation = new Evaluation();
 
   const problem: ScaleProblem = { scores, labels, lcc, method, alpha, piMin, populationPositives };
