@@ -65,6 +65,8 @@ export function reportInvalid(error: RarefyInputError, onInvalid: 'error' | 'ski
 export class BatchAssembler implements RowSink {
   /** The current file, for messages. */
   source = '<input>';
+  /** What the `line` passed to {@link BatchAssembler.add} counts, for messages: text lines or rows. */
+  unit: 'line' | 'row' = 'line';
   private readonly plan: TablePlan;
   private readonly batchRows: number;
   private readonly onInvalid: 'error' | 'skip';
@@ -286,6 +288,7 @@ export class BatchAssembler implements RowSink {
       `is not a label of the mapping (${matcher.describe()})`,
       `pass a labelMapping that lists this value (e.g. { positive: ['1'], negative: ['-1'] }), fix the row, or pass onInvalid: 'skip'`,
       'RAREFY_INVALID_LABEL',
+      this.unit,
     );
   }
 
@@ -303,7 +306,7 @@ export class BatchAssembler implements RowSink {
     const fix = missing
       ? `fill the missing values, declare the column as 'string' in types, drop it, or pass onInvalid: 'skip'`
       : `fix the value, declare the column as 'string' in types, drop it, or pass onInvalid: 'skip'`;
-    return valueError(this.source, line, column.name, value, problem, fix);
+    return valueError(this.source, line, column.name, value, problem, fix, 'RAREFY_PARSE_ERROR', this.unit);
   }
 }
 

@@ -75,7 +75,8 @@ export function byteSource(name: string, content: string | Uint8Array, chunkByte
 }
 
 /**
- * The format a file name implies: `.csv`, `.tsv`/`.tab`, `.jsonl`/`.ndjson`, `.libsvm`/`.svm`/`.svmlight`.
+ * The format a file name implies: `.csv`, `.tsv`/`.tab`, `.jsonl`/`.ndjson`, `.libsvm`/`.svm`/`.svmlight`,
+ * `.arrow`/`.feather`/`.ipc` (Arrow IPC, read by `openBatches` of `@rarefy/data-io/node`).
  *
  * @param name - a file name or path
  * @returns the format, or null when the extension says nothing
@@ -102,6 +103,10 @@ export function formatFromName(name: string): InputFormat | null {
     case 'svm':
     case 'svmlight':
       return 'libsvm';
+    case 'arrow':
+    case 'feather':
+    case 'ipc':
+      return 'arrow';
     default:
       return null;
   }
@@ -110,9 +115,9 @@ export function formatFromName(name: string): InputFormat | null {
 const LIBSVM_LINE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:[ \t]+(?:qid:\S+|\d+:\S+))*[ \t]*(?:#.*)?$/;
 
 /**
- * Guesses the format from the first bytes of a file: a JSON object per line is JSON Lines, a
- * number followed by `index:value` pairs is LibSVM, a tab-separated line TSV, a comma-separated
- * line CSV.
+ * Guesses the format from the first bytes of a file: the `ARROW1` magic (or an IPC stream's
+ * continuation marker) is Arrow IPC, a JSON object per line is JSON Lines, a number followed by
+ * `index:value` pairs is LibSVM, a tab-separated line TSV, a comma-separated line CSV.
  *
  * @param head - the first bytes (a few KiB are plenty)
  * @returns the format, or null when nothing fits
@@ -122,6 +127,7 @@ const LIBSVM_LINE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:[ \t]+(?:qid:\
  * ```
  */
 export function sniffFormat(head: Uint8Array): InputFormat | null {
+  if (isArrowHead(head)) return 'arrow';
   const text = decodeLatin1(head.subarray(0, 1 << 16));
   const lines = text.split(/\r?\n/);
   if (head.length >= 1 << 16) lines.pop(); // the last line may be cut
@@ -133,6 +139,78 @@ export function sniffFormat(head: Uint8Array): InputFormat | null {
   if (line.includes('\t')) return 'tsv';
   if (line.includes(',')) return 'csv';
   return null;
+}
+
+/** The magic bytes at the start (and end) of an Arrow IPC file: `ARROW1`. */
+const ARROW_MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31];
+
+/** True when bytes start like an Arrow IPC file (`ARROW1`) or stream (0xFFFFFFFF, then a length). */
+function isArrowHead(head: Uint8Array): boolean {
+  if (head.length >= 6 && ARROW_MAGIC.every((byte, i) => head[i] === byte)) return true;
+  return head.length >= 8 && head[0] === 0xff && head[1] === 0xff && head[2] === 0xff && head[3] === 0xff;
+}
+
+/**
+ * The typed error for Arrow IPC input given to the byte-level reader.
+ *
+ * @param name - the input's name
+ * @returns the error
+ */
+function arrowNeedsNode(name: string): RarefyError {
+  return new RarefyError(
+    'RAREFY_INVALID_ARGUMENT',
+    `${name}: Arrow IPC input is read from files by openBatches (@rarefy/data-io/node), not from byte sources`,
+    "call openBatches(path) from '@rarefy/data-io/node' (pass format: 'arrow' when the file has no .arrow/.feather/.ipc extension)",
+    { input: name },
+  );
+}
+
+/**
+ * Checks the options every streaming reader shares (batch size, counts, `onInvalid`).
+ *
+ * @param options - the caller's options
+ * @returns what a bad row does
+ * @throws RarefyError RAREFY_INVALID_ARGUMENT for a bad option
+ * @example
+ * ```ts
+ * const onInvalid = checkReadOptions({ batchRows: 100 }); // 'error'
+ * ```
+ * @internal
+ */
+export function checkReadOptions(options: ReadOptions): 'error' | 'skip' {
+  checkInteger(options.batchRows, 'batchRows', 1);
+  checkInteger(options.inferRows, 'inferRows', 1);
+  checkInteger(options.libsvmColumns, 'libsvmColumns', 0);
+  checkInteger(options.chunkBytes, 'chunkBytes', 1);
+  const onInvalid = options.onInvalid ?? 'error';
+  if (onInvalid !== 'error' && onInvalid !== 'skip') {
+    throw new RarefyError(
+      'RAREFY_INVALID_ARGUMENT',
+      `onInvalid: ${JSON.stringify(onInvalid)} is not 'error' or 'skip'`,
+      "pass 'error' (the default) or 'skip'",
+      { input: 'onInvalid' },
+    );
+  }
+  return onInvalid;
+}
+
+/**
+ * The batch size of a read: `batchRows` when given, else 65,536 rows or fewer for wide tables.
+ *
+ * @param options - the caller's options
+ * @param columnCount - the output columns
+ * @returns rows per batch
+ * @example
+ * ```ts
+ * batchRowsFor({}, 10); // 65536
+ * ```
+ * @internal
+ */
+export function batchRowsFor(options: ReadOptions, columnCount: number): number {
+  return (
+    options.batchRows ??
+    Math.max(1024, Math.min(DEFAULT_BATCH_ROWS, Math.floor(VALUES_PER_BATCH / Math.max(1, columnCount))))
+  );
 }
 
 /** Checks an optional positive (or non-negative) integer option. */
@@ -168,6 +246,7 @@ async function resolveFormat(
   given: InputFormat | undefined,
 ): Promise<InputFormat> {
   if (given !== undefined) {
+    if (given === 'arrow') throw arrowNeedsNode(sources.map((source) => source.name).join(', '));
     if (!FORMATS.includes(given)) {
       throw new RarefyError(
         'RAREFY_INVALID_ARGUMENT',
@@ -188,6 +267,7 @@ async function resolveFormat(
       { input: first.name },
     );
   }
+  if (format === 'arrow') throw arrowNeedsNode(first.name);
   for (const source of sources) {
     const implied = formatFromName(source.name);
     if (implied !== null && implied !== format) {
@@ -366,19 +446,7 @@ export async function createBatchReader(
       input: 'sources',
     });
   }
-  checkInteger(options.batchRows, 'batchRows', 1);
-  checkInteger(options.inferRows, 'inferRows', 1);
-  checkInteger(options.libsvmColumns, 'libsvmColumns', 0);
-  checkInteger(options.chunkBytes, 'chunkBytes', 1);
-  const onInvalid = options.onInvalid ?? 'error';
-  if (onInvalid !== 'error' && onInvalid !== 'skip') {
-    throw new RarefyError(
-      'RAREFY_INVALID_ARGUMENT',
-      `onInvalid: ${JSON.stringify(onInvalid)} is not 'error' or 'skip'`,
-      "pass 'error' (the default) or 'skip'",
-      { input: 'onInvalid' },
-    );
-  }
+  const onInvalid = checkReadOptions(options);
   const source = name ?? sources.map((entry) => entry.name).join(', ');
   const format = await resolveFormat(sources, options.format);
   const inferRows = options.inferRows ?? DEFAULT_INFER_ROWS;
@@ -408,12 +476,7 @@ export async function createBatchReader(
         : await inferCsv(sources, format, options, inferRows);
     plan = resolveTablePlan(inferred.columns, inferred.types, options, source, DEFAULT_LABEL_MAPPING);
   }
-  const batchRows =
-    options.batchRows ??
-    Math.max(
-      1024,
-      Math.min(DEFAULT_BATCH_ROWS, Math.floor(VALUES_PER_BATCH / Math.max(1, plan.columns.length))),
-    );
+  const batchRows = batchRowsFor(options, plan.columns.length);
   const sizes = sources.map((entry) => entry.size);
   const totalBytes = sizes.every((size) => size !== null)
     ? sizes.reduce<number>((sum, size) => sum + (size as number), 0)

@@ -8,8 +8,11 @@ import {
 import { listColumns, quoteForMessage } from './csv-shared.js';
 import { parseDecimalText } from './number-parse.js';
 
-/** The table formats the streaming readers understand. */
-export type InputFormat = 'csv' | 'tsv' | 'jsonl' | 'libsvm';
+/**
+ * The table formats the streaming readers understand. `arrow` (Arrow IPC files and streams) is read
+ * by `openBatches` from `@rarefy/data-io/node` only.
+ */
+export type InputFormat = 'csv' | 'tsv' | 'jsonl' | 'libsvm' | 'arrow';
 
 /**
  * Which values of a label column mean positive (1) and negative (0). A string matches the field's
@@ -55,7 +58,8 @@ export interface ReadProgress {
 export interface ReadOptions extends SchemaOptions {
   /**
    * The format. Default: from the file extension (`.csv`, `.tsv`, `.jsonl`/`.ndjson`,
-   * `.libsvm`/`.svm`/`.svmlight`), or from the content when there is no known extension.
+   * `.libsvm`/`.svm`/`.svmlight`, `.arrow`/`.feather`/`.ipc`), or from the content when there is no
+   * known extension.
    */
   format?: InputFormat;
   /**
@@ -85,7 +89,7 @@ export interface ReadOptions extends SchemaOptions {
 export interface SkippedRow {
   /** The file (or input name) it is in. */
   source: string;
-  /** Its 1-based line. */
+  /** Its 1-based line (Arrow IPC: its 1-based row in the file). */
   line: number;
   /** What was wrong with it. */
   reason: string;
@@ -147,6 +151,7 @@ export const LIBSVM_LABEL_MAPPING: LabelMapping = Object.freeze({
  * @param problem - what is wrong with it
  * @param fix - what to do
  * @param code - the error code (default RAREFY_PARSE_ERROR)
+ * @param unit - what `line` counts: text lines (default) or rows (Arrow IPC)
  * @returns the error
  * @example
  * ```ts
@@ -162,11 +167,12 @@ export function valueError(
   problem: string,
   fix: string,
   code: 'RAREFY_PARSE_ERROR' | 'RAREFY_INVALID_LABEL' = 'RAREFY_PARSE_ERROR',
+  unit: 'line' | 'row' = 'line',
 ): RarefyInputError {
   const shown = typeof value === 'string' ? quoteForMessage(value) : String(value);
   return new RarefyInputError(
     code,
-    `${source}, line ${line}, column ${JSON.stringify(column)}: ${shown} ${problem}`,
+    `${source}, ${unit} ${line}, column ${JSON.stringify(column)}: ${shown} ${problem}`,
     fix,
     { input: source, line, column, value },
   );

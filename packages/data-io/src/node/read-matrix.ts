@@ -29,7 +29,7 @@ const GLOB = /[*?[]/;
 /**
  * Reads a whole input into memory as a design matrix (intercept first) and 0/1 labels, whatever its
  * format: one CSV file goes through the direct byte-level matrix reader (the fastest path); Parquet
- * files and globs through DuckDB; TSV, JSON Lines, LibSVM and CSV globs through `openBatches`, with
+ * files and globs through DuckDB; TSV, JSON Lines, LibSVM, Arrow IPC and CSV globs through `openBatches`, with
  * its schema inference, label mappings and counted skips. For data larger than memory, sample it
  * with `sampleStream` or `sampleWithEngine` instead.
  *

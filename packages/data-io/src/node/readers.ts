@@ -7,9 +7,10 @@ import {
   RarefyInputError,
   RarefyIoError,
 } from '@rarefy/sampling-core';
-import { type ByteSource, createBatchReader } from '../batch-reader.js';
+import { type ByteSource, createBatchReader, formatFromName, sniffFormat } from '../batch-reader.js';
 import { listColumns } from '../csv-shared.js';
 import type { BatchReader, ReadOptions } from '../schema.js';
+import { openArrowBatches } from './arrow.js';
 import { ioError } from './io-error.js';
 
 const DEFAULT_CHUNK_BYTES = 4 << 20;
@@ -170,6 +171,8 @@ export function fileSource(path: string, size: number, chunkBytes = DEFAULT_CHUN
  * Opens a file, or every file a glob matches (in sorted order, as one table), for streaming in
  * columnar batches. The schema is inferred from the first rows (or given); each `batches()` call
  * reads the files again in chunks, so memory is bounded by the batch size, whatever the input's.
+ * Arrow IPC files (`.arrow`/`.feather`/`.ipc`, or `format: 'arrow'`) take their schema from the
+ * file and are read one record batch at a time.
  *
  * @param pathOrGlob - a file (`clicks.csv`, `w8a`) or a glob (`logs/*.csv`, `data/**` + `/*.jsonl`)
  * @param options - format, label and label mapping, type overrides, dropped columns, what a bad
@@ -209,7 +212,43 @@ export async function openBatches(pathOrGlob: string, options: ReadOptions = {})
       return fileSource(path, Number(info.size), chunkBytes);
     }),
   );
+  if (await isArrowInput(sources, options)) {
+    return openArrowBatches(
+      sources.map((source) => ({ path: source.name, size: source.size ?? 0 })),
+      options,
+      pathOrGlob,
+    );
+  }
   return createBatchReader(sources, options, pathOrGlob);
+}
+
+/** Whether files are read as Arrow IPC: by the format given, else by the first name or first bytes. */
+async function isArrowInput(sources: readonly ByteSource[], options: ReadOptions): Promise<boolean> {
+  const first = sources[0] as ByteSource;
+  let arrow = options.format === 'arrow';
+  if (options.format === undefined) {
+    arrow = formatFromName(first.name) === 'arrow';
+    if (!arrow && formatFromName(first.name) === null) {
+      for await (const chunk of first.chunks()) {
+        arrow = sniffFormat(chunk.subarray(0, 8)) === 'arrow';
+        break;
+      }
+    }
+  }
+  if (arrow && options.format === undefined) {
+    for (const source of sources) {
+      const implied = formatFromName(source.name);
+      if (implied !== null && implied !== 'arrow') {
+        throw new RarefyInputError(
+          'RAREFY_INVALID_ARGUMENT',
+          `${source.name}: its name says ${implied}, but ${first.name} is read as arrow`,
+          'read files of one format together, or pass format explicitly',
+          { input: source.name },
+        );
+      }
+    }
+  }
+  return arrow;
 }
 
 /** Column names of {@link readInteractions} (defaults: MovieLens `ratings.csv`). */

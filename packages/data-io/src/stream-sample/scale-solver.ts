@@ -5,8 +5,6 @@ import {
   exactScaleSetup,
   linearPredictor,
   type PilotDraw,
-  RarefyError,
-  RarefySamplingError,
   sigmoid,
 } from '@rarefy/sampling-core';
 import { emptyEvaluation, type ScoreHistogram, solveIncreasing } from './histogram.js';
