@@ -179,6 +179,26 @@ export async function sample(options: SampleOptions, context: CommandContext): P
       : await loadPilot(options.pilot, features === undefined ? {} : { features });
   const pilotModel =
     loaded === null ? {} : { pilotModel: { path: loaded.path, kind: loaded.kind, runtime: loaded.runtime } };
+  // The command's result, the same for both engines.
+  const finish = (
+    result: Pick<
+      StreamSampleResult,
+      'sample' | 'scale' | 'rowsRead' | 'expected' | 'population' | 'passes' | 'pilot'
+    >,
+  ): SampleCommandResult => ({
+    sample: { ...result.sample },
+    scale: result.scale,
+    rowsRead: result.rowsRead,
+    seconds: (io.now() - started) / 1000,
+    expected: { ...result.expected },
+    out,
+    design: options.design,
+    population: { ...result.population },
+    passes: result.passes,
+    pilot: result.pilot,
+    engine,
+    ...pilotModel,
+  });
   try {
     if (engine === 'duckdb') {
       const progress = passProgress(io, options.json);
@@ -192,20 +212,7 @@ export async function sample(options: SampleOptions, context: CommandContext): P
           out,
           onProgress,
         });
-        return {
-          sample: { ...result.sample },
-          scale: result.scale,
-          rowsRead: result.rowsRead,
-          seconds: (io.now() - started) / 1000,
-          expected: { ...result.expected },
-          out,
-          design: options.design,
-          population: { ...result.population },
-          passes: result.passes,
-          pilot: result.pilot,
-          engine,
-          ...pilotModel,
-        };
+        return finish(result);
       } finally {
         progress.stop();
         await duck.close();
@@ -241,20 +248,7 @@ export async function sample(options: SampleOptions, context: CommandContext): P
       await writer.abort();
       throw error;
     }
-    return {
-      sample: { ...result.sample },
-      scale: result.scale,
-      rowsRead: result.rowsRead,
-      seconds: (io.now() - started) / 1000,
-      expected: { ...result.expected },
-      out,
-      design: options.design,
-      population: { ...result.population },
-      passes: result.passes,
-      pilot: result.pilot,
-      engine,
-      ...pilotModel,
-    };
+    return finish(result);
   } finally {
     if (loaded !== null) await releasePilot(loaded.pilot);
   }
