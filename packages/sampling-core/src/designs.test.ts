@@ -159,3 +159,29 @@ describe('optANormFactor', () => {
     expect(() => optANormFactor(new Float64Array([1, 1, 1, 1]), 2)).toThrow(/singular/);
   });
 });
+
+describe('optAMatrix with features on very different scales', () => {
+  it('inverts M when one column is on a 1e7 scale (an id next to the intercept is not collinear)', () => {
+    const rows = 400;
+    const data = new Float64Array(rows * 3);
+    const y = new Uint8Array(rows);
+    const p = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      data[i * 3] = 1;
+      data[i * 3 + 1] = Math.sin(i) * 2;
+      data[i * 3 + 2] = 1e7 + i * 25_000; // an id-like column: huge, but not constant
+      y[i] = i % 2;
+      p[i] = 0.02 + 0.001 * (i % 7);
+    }
+    const x = { data, rows, columns: 3, names: ['(Intercept)', 'a', 'id'], intercept: true };
+    const { matrix, inverse } = optAMatrix(x, y, p, { negativeRate: 0.5, positiveRate: 0.5 });
+    // M M^-1 = I to the accuracy the conditioning allows (M's condition number here is about 1e9).
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) {
+        let product = 0;
+        for (let k = 0; k < 3; k++) product += (matrix[i * 3 + k] as number) * (inverse[k * 3 + j] as number);
+        expect(Math.abs(product - (i === j ? 1 : 0))).toBeLessThan(1e-5);
+      }
+    }
+  });
+});

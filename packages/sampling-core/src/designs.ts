@@ -267,9 +267,22 @@ export function optAMatrix(
     for (let j = xPilot.intercept ? 1 : 0; j < d; j++)
       matrix[j * d + j] = (matrix[j * d + j] as number) + ridge / n;
   }
-  const factorisation = cholesky(matrix, d);
-  if (!factorisation.ok) {
-    const column = xPilot.names[factorisation.failedColumn] ?? `column ${factorisation.failedColumn}`;
+  // Factor the matrix scaled to unit diagonal, S = D^-1/2 M D^-1/2, so that the pivot test measures
+  // collinearity and not the units of the features (an id or a price in cents next to the intercept
+  // would otherwise look collinear); then M^-1 = D^-1/2 S^-1 D^-1/2.
+  const scale = new Float64Array(d);
+  for (let j = 0; j < d; j++) {
+    const diagonal = matrix[j * d + j] as number;
+    scale[j] = diagonal > 0 ? 1 / Math.sqrt(diagonal) : 0;
+  }
+  const scaled = new Float64Array(d * d);
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++)
+      scaled[i * d + j] = (matrix[i * d + j] as number) * (scale[i] as number) * (scale[j] as number);
+  const factorisation = cholesky(scaled, d);
+  if (!factorisation.ok || scale.includes(0)) {
+    const failed = scale.indexOf(0) >= 0 ? scale.indexOf(0) : factorisation.failedColumn;
+    const column = xPilot.names[failed] ?? `column ${failed}`;
     throw new RarefyFitError(
       'RAREFY_RANK_DEFICIENT',
       `xPilot: optA's matrix M = average of p(1 - p) x x' over the ${n} pilot rows is not positive definite (column "${column}" is collinear with the ones before it, or p(1 - p) is 0 on too many rows)`,
@@ -277,5 +290,9 @@ export function optAMatrix(
       { input: 'xPilot', column, relativeMinPivot: factorisation.relativeMinPivot },
     );
   }
-  return { matrix, inverse: choleskyInverse(factorisation.factor, d) };
+  const inverse = choleskyInverse(factorisation.factor, d);
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++)
+      inverse[i * d + j] = (inverse[i * d + j] as number) * (scale[i] as number) * (scale[j] as number);
+  return { matrix, inverse };
 }
