@@ -37,6 +37,7 @@ import {
 } from '@rarefy/sampling-core';
 import {
   DuckDbEngine,
+  designMatrixColumns,
   readCsvMatrix,
   readCsvWithDuckDb,
   type SamplingSqlOptions,
@@ -63,14 +64,7 @@ async function ensureCsv(): Promise<void> {
   if (exists) return;
   console.error(`generating ${csvPath} ...`);
   const data = simulateRareEvents({ rows: CSV_ROWS, seed: SEED });
-  const { x } = data;
-  const columns: Array<{ name: string; values: ArrayLike<number> }> = [{ name: 'y', values: data.y }];
-  for (let j = 1; j < x.columns; j++) {
-    const values = new Float64Array(x.rows);
-    for (let i = 0; i < x.rows; i++) values[i] = x.data[i * x.columns + j] as number;
-    columns.push({ name: x.names[j] as string, values });
-  }
-  await writeCsvFile(csvPath, columns);
+  await writeCsvFile(csvPath, designMatrixColumns(data.x, data.y));
 }
 
 /**

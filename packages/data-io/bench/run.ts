@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable, measure, writeResult } from '@rarefy/bench';
 import { simulateRareEvents } from '@rarefy/sampling-core';
-import { openBatches, readCsvMatrix, writeCsvFile } from '../src/node.js';
+import { designMatrixColumns, openBatches, readCsvMatrix, writeCsvFile } from '../src/node.js';
 
 const ROWS = 1_000_000;
 const SEED = 1;
@@ -27,14 +27,7 @@ async function ensureFile(): Promise<void> {
   if (exists) return;
   console.error(`generating ${path} ...`);
   const data = simulateRareEvents({ rows: ROWS, seed: SEED });
-  const { x } = data;
-  const columns: Array<{ name: string; values: ArrayLike<number> }> = [{ name: 'y', values: data.y }];
-  for (let j = 1; j < x.columns; j++) {
-    const values = new Float64Array(x.rows);
-    for (let i = 0; i < x.rows; i++) values[i] = x.data[i * x.columns + j] as number;
-    columns.push({ name: x.names[j] as string, values });
-  }
-  await writeCsvFile(path, columns);
+  await writeCsvFile(path, designMatrixColumns(data.x, data.y));
 }
 
 /**

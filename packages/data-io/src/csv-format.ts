@@ -1,3 +1,4 @@
+import type { DesignMatrix } from '@rarefy/sampling-core';
 import { RarefyError, RarefyInputError } from '@rarefy/sampling-core';
 import { singleByteOption } from './csv-shared.js';
 
@@ -200,4 +201,45 @@ export function formatCsv(columns: readonly CsvColumn[], options: FormatCsvOptio
   for (const chunk of csvTextChunks(columns, options, 'columns', Number.POSITIVE_INFINITY))
     text += chunk.text;
   return text;
+}
+
+/** Options of {@link designMatrixColumns}. */
+export interface DesignMatrixColumnsOptions {
+  /** The label column's name (default `y`). */
+  label?: string;
+  /** Put a column of row numbers 0..n-1 first, under this name (e.g. `id`, for a row key). */
+  rowId?: string;
+}
+
+/**
+ * The columns of a design matrix and its labels, ready for `formatCsv` or `writeCsvFile`: the row id
+ * (when asked), the label, then every feature by its name; the intercept column is left out (readers
+ * add it back).
+ *
+ * @param x - the design matrix
+ * @param y - the 0/1 labels, one per row
+ * @param options - the label's name and an optional row-id column
+ * @returns the columns, in that order
+ * @example
+ * ```ts
+ * const { x, y } = simulateRareEvents({ rows: 1000, seed: 1 });
+ * const csv = formatCsv(designMatrixColumns(x, y)); // y,x1,...,x6
+ * ```
+ */
+export function designMatrixColumns(
+  x: DesignMatrix,
+  y: ArrayLike<number>,
+  options: DesignMatrixColumnsOptions = {},
+): CsvColumn[] {
+  const columns: CsvColumn[] = [];
+  if (options.rowId !== undefined) {
+    columns.push({ name: options.rowId, values: Float64Array.from({ length: x.rows }, (_, i) => i) });
+  }
+  columns.push({ name: options.label ?? 'y', values: y });
+  for (let j = x.intercept ? 1 : 0; j < x.columns; j++) {
+    const values = new Float64Array(x.rows);
+    for (let i = 0, at = j; i < x.rows; i++, at += x.columns) values[i] = x.data[at] as number;
+    columns.push({ name: x.names[j] as string, values });
+  }
+  return columns;
 }

@@ -12,8 +12,8 @@ export {
   formatFromName,
   sniffFormat,
 } from './batch-reader.js';
-export type { CsvColumn, FormatCsvOptions } from './csv-format.js';
-export { formatCsv, formatCsvNumber, quoteCsvField } from './csv-format.js';
+export type { CsvColumn, DesignMatrixColumnsOptions, FormatCsvOptions } from './csv-format.js';
+export { designMatrixColumns, formatCsv, formatCsvNumber, quoteCsvField } from './csv-format.js';
 export type { CsvMatrix, CsvMatrixOptions, ParseCsvMatrixOptions } from './csv-matrix.js';
 export { CsvMatrixParser, parseCsvMatrix } from './csv-matrix.js';
 export type { CsvRecord, CsvTable, CsvTokenizerOptions, ParseCsvOptions } from './csv-tokenizer.js';

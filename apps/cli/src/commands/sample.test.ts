@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DuckDbEngine,
+  designMatrixColumns,
   openBatches,
   parseCsv,
   readCsvMatrix,
@@ -407,16 +408,8 @@ describe('rarefy sample --emit-sql and the DuckDB engine', () => {
   it('samples a Parquet file through DuckDB by default: --json counts match the file, every row has pi, offset, weight', async () => {
     const dir = await folder('duckdb-parquet');
     const data = simulateRareEvents({ rows: 30_000, seed: 12, intercept: -4 });
-    const d = data.x.columns;
     const csv = join(dir, 'data.csv');
-    await writeCsvFile(csv, [
-      { name: 'id', values: Float64Array.from({ length: data.x.rows }, (_, i) => i) },
-      { name: 'y', values: data.y },
-      ...Array.from({ length: d - 1 }, (_, j) => ({
-        name: `x${j + 1}`,
-        values: Float64Array.from({ length: data.x.rows }, (_, i) => data.x.data[i * d + j + 1] as number),
-      })),
-    ]);
+    await writeCsvFile(csv, designMatrixColumns(data.x, data.y, { rowId: 'id' }));
     const parquet = join(dir, 'data.parquet');
     const engine = await DuckDbEngine.open({ threads: 2 });
     try {
@@ -690,16 +683,8 @@ describe('rarefy sample --pilot', () => {
   it('DuckDB: a logistic pilot goes into the SQL (same sample as with the engine pilot); an ONNX one is refused', async () => {
     const dir = await folder('duckdb-pilot');
     const data = simulateRareEvents({ rows: 20_000, seed: 13, intercept: -4 });
-    const d = data.x.columns;
     const csv = join(dir, 'data.csv');
-    await writeCsvFile(csv, [
-      { name: 'id', values: Float64Array.from({ length: data.x.rows }, (_, i) => i) },
-      { name: 'y', values: data.y },
-      ...Array.from({ length: d - 1 }, (_, j) => ({
-        name: `x${j + 1}`,
-        values: Float64Array.from({ length: data.x.rows }, (_, i) => data.x.data[i * d + j + 1] as number),
-      })),
-    ]);
+    await writeCsvFile(csv, designMatrixColumns(data.x, data.y, { rowId: 'id' }));
     const engine = ['--engine', 'duckdb', '--row-key', 'id', '--features', 'x1,x2,x3,x4,x5,x6'];
     const own = await rarefy([
       'sample',

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { writeCsvFile } from '@rarefy/data-io/node';
+import { designMatrixColumns, writeCsvFile } from '@rarefy/data-io/node';
 import { simulateRareEvents } from '@rarefy/sampling-core';
 import type { Command } from 'commander';
 import { formatDuration } from '../format.js';
@@ -45,12 +45,7 @@ export async function simulate(options: SimulateOptions, context: CommandContext
   const started = io.now();
   const data = simulateRareEvents({ rows: options.n, seed: options.seed, intercept: options.intercept });
   const { x } = data;
-  const columns: Array<{ name: string; values: ArrayLike<number> }> = [{ name: 'y', values: data.y }];
-  for (let j = 1; j < x.columns; j++) {
-    const values = new Float64Array(x.rows);
-    for (let i = 0, at = j; i < x.rows; i++, at += x.columns) values[i] = x.data[at] as number;
-    columns.push({ name: x.names[j] as string, values });
-  }
+  const columns = designMatrixColumns(x, data.y);
   const out = resolve(options.out);
   const progress = createProgress({ label: 'writing', total: x.rows, json: options.json, stream: io.stderr });
   try {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ColumnBatch, isRarefyError, RarefyIoError, simulateRareEvents } from '@rarefy/sampling-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCsvMatrix, writeCsvFile } from '../node.js';
+import { designMatrixColumns, readCsvMatrix, writeCsvFile } from '../node.js';
 import { DuckDbEngine, readCsvWithDuckDb } from './engine.js';
 
 let engine: DuckDbEngine;
@@ -209,13 +209,7 @@ describe('DuckDbEngine files', () => {
   it('readCsvWithDuckDb gives the same matrix as readCsvMatrix', async () => {
     const data = simulateRareEvents({ rows: 5000, seed: 8 });
     const path = join(directory, 'a10.csv');
-    const columns: Array<{ name: string; values: ArrayLike<number> }> = [{ name: 'y', values: data.y }];
-    for (let j = 1; j < 7; j++) {
-      columns.push({
-        name: `x${j}`,
-        values: Float64Array.from({ length: 5000 }, (_, i) => data.x.data[i * 7 + j] as number),
-      });
-    }
+    const columns = designMatrixColumns(data.x, data.y);
     await writeCsvFile(path, columns);
     const ours = await readCsvMatrix(path, { label: 'y' });
     const duck = await readCsvWithDuckDb(path, { label: 'y', engine: { threads: 2 } });

@@ -22,7 +22,7 @@ import {
   solveScale,
 } from '@rarefy/sampling-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeCsvFile } from '../node.js';
+import { designMatrixColumns, writeCsvFile } from '../node.js';
 import { type SamplingSqlOptions, SQL_DIALECT_SPECS, samplingSql } from '../sql/index.js';
 import { DuckDbEngine } from './engine.js';
 
@@ -48,16 +48,7 @@ let directory: string;
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'rarefy-sql-'));
   const path = join(directory, 'events.csv');
-  const columns: Array<{ name: string; values: ArrayLike<number> }> = [
-    { name: 'id', values: Float64Array.from({ length: ROWS }, (_, i) => i) },
-    { name: 'y', values: data.y },
-  ];
-  for (let j = 1; j < d; j++) {
-    columns.push({
-      name: features[j - 1] as string,
-      values: Float64Array.from({ length: ROWS }, (_, i) => data.x.data[i * d + j] as number),
-    });
-  }
+  const columns = designMatrixColumns(data.x, data.y, { rowId: 'id' });
   await writeCsvFile(path, columns);
   engine = await DuckDbEngine.open({ threads: 2 });
   await engine.query(`CREATE TABLE events AS SELECT * FROM read_csv('${path}', header = true)`);

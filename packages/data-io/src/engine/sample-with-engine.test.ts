@@ -11,7 +11,7 @@ import {
 } from '@rarefy/sampling-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../duckdb/index.js';
-import { writeCsvFile } from '../node.js';
+import { designMatrixColumns, writeCsvFile } from '../node.js';
 import { doubleLiteral } from '../sql/index.js';
 import { ScoreHistogram } from '../stream-sample/histogram.js';
 import { HISTOGRAM_BITS, solveHistogramScale } from '../stream-sample/scale-solver.js';
@@ -33,16 +33,7 @@ beforeAll(async () => {
   const data = simulateRareEvents({ rows: ROWS, seed: 11, intercept: -4, slopes: [0.5, -0.5, 0.25] });
   x = data.x;
   y = data.y;
-  const columns: Array<{ name: string; values: ArrayLike<number> }> = [
-    { name: 'id', values: Float64Array.from({ length: ROWS }, (_, i) => i) },
-    { name: 'y', values: y },
-  ];
-  for (let j = 1; j < x.columns; j++) {
-    columns.push({
-      name: `x${j}`,
-      values: Float64Array.from({ length: ROWS }, (_, i) => x.data[i * x.columns + j] as number),
-    });
-  }
+  const columns = designMatrixColumns(x, y, { rowId: 'id' });
   await writeCsvFile(csvPath, columns);
   engine = await DuckDbEngine.open({ threads: 2 });
   await engine.copyToParquet(`SELECT * FROM ${engine.relation(csvPath)}`, parquetPath);

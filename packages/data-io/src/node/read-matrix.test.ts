@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { simulateRareEvents } from '@rarefy/sampling-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../duckdb/index.js';
-import { readCsvMatrix, writeCsvFile } from '../node.js';
+import { designMatrixColumns, readCsvMatrix, writeCsvFile } from '../node.js';
 import { readDesignMatrix } from './read-matrix.js';
 
 let directory: string;
@@ -12,13 +12,7 @@ let csv: string;
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'rarefy-read-matrix-'));
   const { x, y } = simulateRareEvents({ rows: 500, seed: 4, intercept: -2 });
-  const columns: Array<{ name: string; values: ArrayLike<number> }> = [{ name: 'y', values: y }];
-  for (let j = 1; j < x.columns; j++) {
-    columns.push({
-      name: x.names[j] as string,
-      values: Float64Array.from({ length: x.rows }, (_, i) => x.data[i * x.columns + j] as number),
-    });
-  }
+  const columns = designMatrixColumns(x, y);
   csv = join(directory, 'data.csv');
   await writeCsvFile(csv, columns);
   const lines = Array.from({ length: x.rows }, (_, i) =>
