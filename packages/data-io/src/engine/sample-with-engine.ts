@@ -122,22 +122,12 @@ export interface EngineSamplePlan {
   readonly passes: number;
 }
 
-/** The result of {@link sampleWithEngine}, shaped like `sampleStream`'s. */
-export interface EngineSampleResult {
-  /** Realised kept rows by class, counted on the written file. */
-  readonly sample: { readonly positives: number; readonly negatives: number };
-  /** Expected kept rows at the scale used (the histogram's estimate, see {@link EngineSamplePlan}). */
-  readonly expected: { readonly negatives: number; readonly positives: number };
-  readonly scale: StreamScale;
-  readonly solution: ScaleSolution;
-  /** Rows in the source. */
-  readonly rowsRead: number;
-  readonly population: { readonly rows: number; readonly positives: number; readonly negatives: number };
-  readonly pilot: StreamSampleResult['pilot'];
-  /** Statements run over the source (the count of the output not included). */
-  readonly passes: number;
-  /** Wall-clock seconds. */
-  readonly seconds: number;
+/**
+ * The result of {@link sampleWithEngine}: `sampleStream`'s shape, except that `sample` is counted on
+ * the written file, `expected` is the histogram's estimate (see {@link EngineSamplePlan}) and `passes`
+ * counts the statements run over the source (the count of the output not included).
+ */
+export interface EngineSampleResult extends StreamSampleResult {
   /** The sampling statement that wrote the sample. */
   readonly sql: string;
   /** The file written. */
