@@ -76,16 +76,26 @@ export function duckDbSetseedArgument(seed: number): number {
   return (((seed % modulus) + modulus) % modulus) / modulus;
 }
 
+/** exp, ln, least, greatest and sqrt as standard SQL spells them (every dialect here does), in one case. */
+function standardMath(
+  letters: 'lower' | 'upper',
+): Pick<SqlDialectSpec, 'exp' | 'ln' | 'least' | 'greatest' | 'sqrt'> {
+  const name = (text: string) => (letters === 'upper' ? text.toUpperCase() : text);
+  return {
+    exp: (x) => `${name('exp')}(${x})`,
+    ln: (x) => `${name('ln')}(${x})`,
+    least: (a, b) => `${name('least')}(${a}, ${b})`,
+    greatest: (a, b) => `${name('greatest')}(${a}, ${b})`,
+    sqrt: (x) => `${name('sqrt')}(${x})`,
+  };
+}
+
 const DUCKDB: SqlDialectSpec = {
   name: 'duckdb',
   identifierQuote: '"',
   doubleType: 'DOUBLE',
   booleanType: 'BOOLEAN',
-  exp: (x) => `exp(${x})`,
-  ln: (x) => `ln(${x})`,
-  least: (a, b) => `least(${a}, ${b})`,
-  greatest: (a, b) => `greatest(${a}, ${b})`,
-  sqrt: (x) => `sqrt(${x})`,
+  ...standardMath('lower'),
   // hash() is DuckDB's 64-bit hash (UBIGINT). Its multi-argument form only XORs in the second
   // hash, so hash(key, 1) and hash(key, 2) are almost perfectly correlated: the seed is XORed into
   // hash(key) and the result hashed again (a full 64-bit mix). Stable within a DuckDB version.
@@ -103,11 +113,7 @@ const SPARK: SqlDialectSpec = {
   identifierQuote: '`',
   doubleType: 'DOUBLE',
   booleanType: 'BOOLEAN',
-  exp: (x) => `exp(${x})`,
-  ln: (x) => `ln(${x})`,
-  least: (a, b) => `least(${a}, ${b})`,
-  greatest: (a, b) => `greatest(${a}, ${b})`,
-  sqrt: (x) => `sqrt(${x})`,
+  ...standardMath('lower'),
   // xxhash64(cols...) is Spark's 64-bit xxHash (BIGINT, seed 42 inside), stable across versions.
   hashUniform: (key, seed) =>
     `CAST(xxhash64(${key}, CAST(${seed} AS BIGINT)) & ${LOW_53_BITS}L AS DOUBLE) * ${TWO_TO_MINUS_53}`,
@@ -122,11 +128,7 @@ const TRINO: SqlDialectSpec = {
   identifierQuote: '"',
   doubleType: 'DOUBLE',
   booleanType: 'BOOLEAN',
-  exp: (x) => `exp(${x})`,
-  ln: (x) => `ln(${x})`,
-  least: (a, b) => `least(${a}, ${b})`,
-  greatest: (a, b) => `greatest(${a}, ${b})`,
-  sqrt: (x) => `sqrt(${x})`,
+  ...standardMath('lower'),
   // xxhash64(varbinary) returns 8 bytes; from_big_endian_64 reads them as a BIGINT.
   hashUniform: (key, seed) =>
     `CAST(bitwise_and(from_big_endian_64(xxhash64(to_utf8(CAST(${key} AS varchar) || ${stringLiteral(`:${seed}`)}))), ${LOW_53_BITS}) AS DOUBLE) * ${TWO_TO_MINUS_53}`,
@@ -140,11 +142,7 @@ const BIGQUERY: SqlDialectSpec = {
   identifierQuote: '`',
   doubleType: 'FLOAT64',
   booleanType: 'BOOL',
-  exp: (x) => `EXP(${x})`,
-  ln: (x) => `LN(${x})`,
-  least: (a, b) => `LEAST(${a}, ${b})`,
-  greatest: (a, b) => `GREATEST(${a}, ${b})`,
-  sqrt: (x) => `SQRT(${x})`,
+  ...standardMath('upper'),
   // FARM_FINGERPRINT(STRING) is BigQuery's stable 64-bit fingerprint (INT64).
   hashUniform: (key, seed) =>
     `CAST(FARM_FINGERPRINT(CONCAT(CAST(${key} AS STRING), ${stringLiteral(`:${seed}`)})) & ${LOW_53_BITS} AS FLOAT64) * ${TWO_TO_MINUS_53}`,
