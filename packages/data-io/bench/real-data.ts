@@ -54,8 +54,8 @@ import {
   type SampleResult,
   sampleWithScores,
   selectRows,
-  shuffleInPlace,
   solveScale,
+  stratifiedSplit,
 } from '@rarefy/sampling-core';
 import { collectBatches, openBatches } from '../src/node.js';
 
@@ -80,25 +80,6 @@ interface Dataset {
   ridge: number;
   dropped: { constant: number; duplicate: number; noPositiveInTrain: number; emptyRows: number };
   readSeconds: number;
-}
-
-/** A seeded stratified split: TRAIN_SHARE of each class (rounded) to training, in row order. */
-function stratifiedSplit(y: Uint8Array, seed: number): { train: Int32Array; test: Int32Array } {
-  const rng = createRng(seed);
-  const train: number[] = [];
-  const test: number[] = [];
-  for (const label of [0, 1]) {
-    const rows: number[] = [];
-    for (let i = 0; i < y.length; i++) if (y[i] === label) rows.push(i);
-    shuffleInPlace(rows, rng);
-    const cut = Math.round(TRAIN_SHARE * rows.length);
-    train.push(...rows.slice(0, cut));
-    test.push(...rows.slice(cut));
-  }
-  return {
-    train: Int32Array.from(train).sort(),
-    test: Int32Array.from(test).sort(),
-  };
 }
 
 /**
@@ -169,7 +150,7 @@ async function load(
   const readSeconds = now() - started;
   const y = batch.columns[label] as Uint8Array;
   const features = batch.schema.filter((column) => column.name !== label).map((column) => column.name);
-  const split = stratifiedSplit(y, SPLIT_SEED);
+  const split = stratifiedSplit(y, TRAIN_SHARE, createRng(SPLIT_SEED));
   const yTrain = Uint8Array.from(split.train, (row) => y[row] as number);
   const yTest = Uint8Array.from(split.test, (row) => y[row] as number);
   const columns = informativeColumns(batch, features, split.train, yTrain);

@@ -48,8 +48,8 @@ import {
   optAMatrix,
   sampleWithScores,
   selectRows,
-  shuffleInPlace,
   solveScale,
+  stratifiedSplit,
 } from '@rarefy/sampling-core';
 import { collectBatches, openBatches } from '../../data-io/src/node.js';
 import { LogisticPilot } from '../src/logistic-pilot.js';
@@ -72,22 +72,6 @@ const now = (): number => performance.now() / 1000;
 
 function describe(error: unknown): string {
   return isRarefyError(error) ? `${error.code}: ${error.message}` : String(error);
-}
-
-/** The split of bench/real-data.ts: a seeded 70% of each class to training. */
-function stratifiedSplit(y: Uint8Array, seed: number): { train: Int32Array; test: Int32Array } {
-  const rng = createRng(seed);
-  const train: number[] = [];
-  const test: number[] = [];
-  for (const label of [0, 1]) {
-    const rows: number[] = [];
-    for (let i = 0; i < y.length; i++) if (y[i] === label) rows.push(i);
-    shuffleInPlace(rows, rng);
-    const cut = Math.round(0.7 * rows.length);
-    train.push(...rows.slice(0, cut));
-    test.push(...rows.slice(cut));
-  }
-  return { train: Int32Array.from(train).sort(), test: Int32Array.from(test).sort() };
 }
 
 /** Columns not constant on the training rows and not an exact copy of an earlier kept column there. */
@@ -162,7 +146,7 @@ if (!existsSync(path)) {
   const backend = await selectBackend();
   const batch = await collectBatches(await openBatches(path, { format: 'libsvm' }));
   const y = batch.columns.label as Uint8Array;
-  const split = stratifiedSplit(y, SPLIT_SEED);
+  const split = stratifiedSplit(y, 0.7, createRng(SPLIT_SEED));
   const yTrain = Uint8Array.from(split.train, (row) => y[row] as number);
   const yTest = Uint8Array.from(split.test, (row) => y[row] as number);
   const features = informativeColumns(

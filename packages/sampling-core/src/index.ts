@@ -46,5 +46,6 @@ export type { ExactScaleInputs, ExactScaleSetup, ScaleOptions, ScaleSolution } f
 export { clampKeepProbability, exactScaleSetup, keepProbability, solveScale } from './scale.js';
 export type { SimulatedData, SimulateRareEventsOptions } from './simulate.js';
 export { simulateRareEvents } from './simulate.js';
+export { stratifiedSplit } from './split.js';
 export type { ClassCounts } from './validate.js';
 export { countClasses, requireBothClasses, validateDesignMatrix } from './validate.js';
