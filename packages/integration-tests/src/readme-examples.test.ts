@@ -17,6 +17,7 @@ const readmes = [
   'packages/correction/README.md',
   'packages/data-io/README.md',
   'packages/pilot-model/README.md',
+  'packages/model-kit/README.md',
 ].map((path) => join(root, path));
 
 interface Example {

@@ -12,8 +12,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { markdownTable, measure, writeResult } from '@rarefy/bench';
+import { type BackendName, selectBackend } from '@rarefy/model-kit';
 import { type ColumnBatch, createRng } from '@rarefy/sampling-core';
-import { type BackendName, selectBackend } from '../src/backend/select.js';
 import { NeuralPilot, type NeuralPilotSpec } from '../src/neural/neural-pilot.js';
 
 const ROWS = Number(process.env.NEURAL_BENCH_ROWS ?? 1_000_000);

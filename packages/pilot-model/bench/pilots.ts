@@ -37,6 +37,7 @@ import {
   fitSubsample,
   predictProbability,
 } from '@rarefy/correction';
+import { selectBackend } from '@rarefy/model-kit/node';
 import {
   batchDesignMatrix,
   type ColumnBatch,
@@ -55,7 +56,6 @@ import { collectBatches, openBatches } from '../../data-io/src/node.js';
 import { LogisticPilot } from '../src/logistic-pilot.js';
 import type { NeuralRows } from '../src/neural/encode.js';
 import { NeuralPilot } from '../src/neural/neural-pilot.js';
-import { selectBackend } from '../src/node/backend.js';
 
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 const dataDirectory = resolve(

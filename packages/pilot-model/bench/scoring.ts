@@ -21,6 +21,7 @@
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { markdownTable, measure, type Timing, writeResult } from '@rarefy/bench';
+import { selectBackend } from '@rarefy/model-kit';
 import {
   batchDesignMatrix,
   type ColumnBatch,
@@ -28,7 +29,6 @@ import {
   sigmoid,
   simulateRareEvents,
 } from '@rarefy/sampling-core';
-import { selectBackend } from '../src/backend/select.js';
 import { LogisticPilot } from '../src/logistic-pilot.js';
 import { NeuralPilot } from '../src/neural/neural-pilot.js';
 import { OnnxPilot, onnxruntimeVersion } from '../src/node/onnx-pilot.js';

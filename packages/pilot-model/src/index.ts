@@ -5,28 +5,56 @@
  * selection. Node-only parts (onnxruntime, files, tfjs-node) are under `@rarefy/pilot-model/node`.
  */
 
-export type { MatMulBenchmarkOptions } from './backend/gflops.js';
-export { measureMatMulGflops } from './backend/gflops.js';
+// neural pilot: hashed embeddings + MLP in tfjs, corrected (offset / weighted) training
 export type {
   BackendAttempt,
   BackendName,
   BackendSelection,
+  DenseActivation,
+  FeatureHashing,
+  JsonObject,
+  JsonValue,
+  LogisticModelPayload,
+  ManifestFile,
+  MatMulBenchmarkOptions,
+  ModelFileFormat,
+  ModelFileRole,
+  ModelKind,
+  ModelManifest,
+  ModelPayloads,
+  ModelSchema,
+  NeuralFeatureHashing,
+  SaveableModel,
+  SavedModelContents,
+  SavedModelFile,
+  SaveModelOptions,
+  SchemaFeature,
   SelectBackendOptions,
+  TrainingRecord,
   WasmFileMap,
-} from './backend/select.js';
-export { BACKEND_NAMES, selectBackend } from './backend/select.js';
+} from '@rarefy/model-kit';
+export {
+  BACKEND_NAMES,
+  denseLayer,
+  FEATURE_HASH_FUNCTION,
+  hashDictionary,
+  hashFeature,
+  isPlainFileName,
+  MANIFEST_FILE,
+  MODEL_FORMAT_VERSION,
+  MODEL_KINDS,
+  measureMatMulGflops,
+  ONNX_FILE,
+  selectBackend,
+  validateManifest,
+} from '@rarefy/model-kit';
 export type {
   LogisticCoefficientsOptions,
   LogisticPilotFitOptions,
   LogisticPilotFitted,
 } from './logistic-pilot.js';
 export { LogisticPilot } from './logistic-pilot.js';
-// neural pilot: hashed embeddings + MLP in tfjs, corrected (offset / weighted) training
-export type { DenseActivation } from './neural/dense.js';
-export { denseLayer } from './neural/dense.js';
 export type { NeuralRows } from './neural/encode.js';
-export type { NeuralFeatureHashing } from './neural/hash.js';
-export { FEATURE_HASH_FUNCTION, hashDictionary, hashFeature } from './neural/hash.js';
 export { offsetBinaryCrossEntropy } from './neural/loss.js';
 export type {
   NeuralCategoricalFeature,
@@ -51,37 +79,4 @@ export type { OnnxInputBinding, OnnxInputType } from './onnx/metadata.js';
 export { METADATA_HASHING, METADATA_INPUTS, METADATA_KIND, METADATA_OUTPUT_KIND } from './onnx/metadata.js';
 export type { MlpActivation, MlpEmbedding, MlpHashing, MlpLayer, MlpToOnnxOptions } from './onnx/mlp.js';
 export { mlpToOnnx } from './onnx/mlp.js';
-export type {
-  SaveableModel,
-  SavedModelContents,
-  SavedModelFile,
-  SaveModelOptions,
-} from './saved-model/contents.js';
-export {
-  COEFFICIENTS_FILE,
-  logisticFromSavedFiles,
-  logisticModelContents,
-  ONNX_FILE,
-} from './saved-model/contents.js';
-export type {
-  FeatureHashing,
-  JsonObject,
-  JsonValue,
-  LogisticModelPayload,
-  ManifestFile,
-  ModelFileFormat,
-  ModelFileRole,
-  ModelKind,
-  ModelManifest,
-  ModelPayloads,
-  ModelSchema,
-  SchemaFeature,
-  TrainingRecord,
-} from './saved-model/manifest.js';
-export {
-  isPlainFileName,
-  MANIFEST_FILE,
-  MODEL_FORMAT_VERSION,
-  MODEL_KINDS,
-  validateManifest,
-} from './saved-model/manifest.js';
+export { COEFFICIENTS_FILE, logisticFromSavedFiles, logisticModelContents } from './saved-model/contents.js';

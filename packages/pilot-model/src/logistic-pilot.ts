@@ -4,6 +4,7 @@ import {
   type LogisticFit,
   type RareEventsFit,
 } from '@rarefy/correction';
+import type { TrainingRecord } from '@rarefy/model-kit';
 import {
   batchLinearPredictor,
   type ColumnBatch,
@@ -22,7 +23,6 @@ import {
 } from '@rarefy/sampling-core';
 import { linearTerms } from './onnx/linear-terms.js';
 import { type LogisticToOnnxOptions, logisticToOnnx } from './onnx/logistic.js';
-import type { TrainingRecord } from './saved-model/manifest.js';
 
 /** Options of {@link LogisticPilot.fit}. */
 export interface LogisticPilotFitOptions {

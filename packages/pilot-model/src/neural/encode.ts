@@ -1,10 +1,10 @@
+import { hashDictionary, hashFeature, type NeuralFeatureHashing } from '@rarefy/model-kit';
 import {
   type ColumnBatch,
   type DictionaryColumn,
   RarefyError,
   RarefyInputError,
 } from '@rarefy/sampling-core';
-import { hashDictionary, hashFeature, type NeuralFeatureHashing } from './hash.js';
 
 /**
  * Rows already laid out for a {@link NeuralPilot}, for callers that do not hold a ColumnBatch: the

@@ -1,7 +1,6 @@
+import { denseLayer, selectBackend } from '@rarefy/model-kit';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../backend/select.js';
-import { denseLayer } from './dense.js';
 import { offsetBinaryCrossEntropy, offsetBinaryCrossEntropyAutograd } from './loss.js';
 
 type GradientConfig = Parameters<typeof tf.registerGradient>[0];

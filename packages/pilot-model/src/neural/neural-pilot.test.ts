@@ -1,11 +1,8 @@
+import { denseLayer, EmbeddingTable, hashFeature, selectBackend } from '@rarefy/model-kit';
 import { type ColumnBatch, createRng, isRarefyError } from '@rarefy/sampling-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../backend/select.js';
-import { denseLayer } from './dense.js';
-import { EmbeddingTable } from './embedding.js';
 import type { NeuralRows } from './encode.js';
-import { hashFeature } from './hash.js';
 import { NeuralPilot, type NeuralPilotSpec } from './neural-pilot.js';
 import { neuralPilotOnnxOptions } from './onnx-options.js';
 import { trainWithOffset } from './train-with-offset.js';

@@ -1,4 +1,11 @@
 import {
+  type DenseActivation,
+  denseLayer,
+  EmbeddingTable,
+  FEATURE_HASH_FUNCTION,
+  type NeuralFeatureHashing,
+} from '@rarefy/model-kit';
+import {
   type ColumnBatch,
   countClasses,
   createRng,
@@ -10,10 +17,7 @@ import {
   shuffleInPlace,
 } from '@rarefy/sampling-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { type DenseActivation, denseLayer } from './dense.js';
-import { EmbeddingTable } from './embedding.js';
 import { type EncodedRows, encodeRows, type FeatureLayout, type NeuralRows, rowVector } from './encode.js';
-import { FEATURE_HASH_FUNCTION, type NeuralFeatureHashing } from './hash.js';
 import { offsetBinaryCrossEntropy } from './loss.js';
 
 /** One categorical feature of a {@link NeuralPilot}: hashed into `buckets` rows of a `dimension`-wide table. */

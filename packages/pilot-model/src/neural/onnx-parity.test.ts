@@ -1,10 +1,9 @@
+import { hashFeature, selectBackend } from '@rarefy/model-kit';
 import { createRng } from '@rarefy/sampling-core';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../backend/select.js';
 import { mlpToOnnx } from '../onnx/mlp.js';
 import type { NeuralRows } from './encode.js';
-import { hashFeature } from './hash.js';
 import { NeuralPilot } from './neural-pilot.js';
 import { neuralPilotOnnxOptions } from './onnx-options.js';
 

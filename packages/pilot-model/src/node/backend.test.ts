@@ -1,8 +1,9 @@
+import { measureMatMulGflops } from '@rarefy/model-kit';
+import { selectBackend } from '@rarefy/model-kit/node';
 import { isRarefyError } from '@rarefy/sampling-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { measureMatMulGflops } from '../backend/gflops.js';
-import { doctorReport, selectBackend } from './backend.js';
+import { doctorReport } from './backend.js';
 
 afterEach(() => {
   vi.unstubAllEnvs();

@@ -4,9 +4,16 @@
  * loading model folders, backend selection with tfjs-node and `RAREFY_BACKEND`, and the doctor report.
  */
 
+export type { ModelFolder } from '@rarefy/model-kit/node';
+export {
+  BACKEND_ENVIRONMENT_VARIABLE,
+  readModelFolder,
+  selectBackend,
+  writeModelFolder,
+} from '@rarefy/model-kit/node';
 export type { DoctorReport } from './backend.js';
-export { BACKEND_ENVIRONMENT_VARIABLE, doctorReport, selectBackend } from './backend.js';
+export { doctorReport } from './backend.js';
 export type { OnnxOutputKindOption, OnnxPilotOptions } from './onnx-pilot.js';
 export { OnnxPilot, onnxruntimeVersion } from './onnx-pilot.js';
-export type { LoadModelOptions, ModelFolder, ModelLoader } from './saved-model.js';
-export { loadModel, readModelFolder, saveModel, writeModelFolder } from './saved-model.js';
+export type { LoadModelOptions, ModelLoader } from './saved-model.js';
+export { loadModel, saveModel } from './saved-model.js';

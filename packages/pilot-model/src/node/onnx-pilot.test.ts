@@ -2,6 +2,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  ELEMENT_FLOAT,
+  ELEMENT_INT64,
+  encodeModel,
+  floatInitializer,
+  intAttribute,
+  onnxNode as node,
+  onnx,
+  tensorValueInfo,
+} from '@rarefy/model-kit';
+import {
   type ColumnBatch,
   type DictionaryColumn,
   designMatrix,
@@ -13,16 +23,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { batchFromMatrix, uniformValues } from '../__fixtures__/design-batch.js';
 import { LogisticPilot } from '../logistic-pilot.js';
 import { mlpToOnnx } from '../onnx/mlp.js';
-import {
-  ELEMENT_FLOAT,
-  ELEMENT_INT64,
-  encodeModel,
-  floatInitializer,
-  intAttribute,
-  node,
-  onnx,
-  tensorValueInfo,
-} from '../onnx/proto.js';
 import { OnnxPilot } from './onnx-pilot.js';
 
 /** float32 inference against float64 in-process scoring (see onnx/logistic.test.ts). */

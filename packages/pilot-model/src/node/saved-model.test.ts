@@ -2,14 +2,15 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SavedModelContents } from '@rarefy/model-kit';
+import { readModelFolder, writeModelFolder } from '@rarefy/model-kit/node';
 import { type ColumnBatch, isRarefyError, simulateRareEvents } from '@rarefy/sampling-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { batchFromMatrix } from '../__fixtures__/design-batch.js';
 import { LogisticPilot } from '../logistic-pilot.js';
 import { mlpToOnnx } from '../onnx/mlp.js';
-import type { SavedModelContents } from '../saved-model/contents.js';
 import { OnnxPilot } from './onnx-pilot.js';
-import { loadModel, readModelFolder, saveModel, writeModelFolder } from './saved-model.js';
+import { loadModel, saveModel } from './saved-model.js';
 
 const data = simulateRareEvents({ rows: 20_000, seed: 8 });
 const pilot = LogisticPilot.fit({ x: data.x, y: data.y, pilotSize: 400, seed: 4 });

@@ -1,6 +1,6 @@
+import { onnx } from '@rarefy/model-kit';
 import { RarefyIoError } from '@rarefy/sampling-core';
 import type { onnx as OnnxTypes } from 'onnx-proto';
-import { onnx } from './proto.js';
 
 /** What {@link inspectOnnxModel} reads from a serialised model, without running it. */
 export interface OnnxModelSummary {

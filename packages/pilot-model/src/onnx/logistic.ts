@@ -1,13 +1,13 @@
-import { linearTerms } from './linear-terms.js';
-import { METADATA_INPUTS, METADATA_KIND, METADATA_OUTPUT_KIND, type OnnxInputBinding } from './metadata.js';
 import {
   ELEMENT_FLOAT,
   encodeModel,
   floatInitializer,
   type GraphParts,
-  node,
+  onnxNode as node,
   tensorValueInfo,
-} from './proto.js';
+} from '@rarefy/model-kit';
+import { linearTerms } from './linear-terms.js';
+import { METADATA_INPUTS, METADATA_KIND, METADATA_OUTPUT_KIND, type OnnxInputBinding } from './metadata.js';
 
 /** The scale of an exported model's output: `probability` (after a Sigmoid) or the raw `logit`. */
 export type OnnxOutputKind = 'probability' | 'logit';

@@ -1,3 +1,13 @@
+import {
+  ELEMENT_FLOAT,
+  ELEMENT_INT64,
+  encodeModel,
+  floatInitializer,
+  intAttribute,
+  onnxNode as node,
+  type onnx,
+  tensorValueInfo,
+} from '@rarefy/model-kit';
 import { RarefyError, requireArgument } from '@rarefy/sampling-core';
 import type { OnnxOutputKind } from './logistic.js';
 import {
@@ -7,16 +17,6 @@ import {
   METADATA_OUTPUT_KIND,
   type OnnxInputBinding,
 } from './metadata.js';
-import {
-  ELEMENT_FLOAT,
-  ELEMENT_INT64,
-  encodeModel,
-  floatInitializer,
-  intAttribute,
-  node,
-  type onnx,
-  tensorValueInfo,
-} from './proto.js';
 
 /** A hidden or output layer's activation. */
 export type MlpActivation = 'relu' | 'tanh' | 'linear';

@@ -100,17 +100,19 @@ export interface GraphParts {
   readonly outputs: InstanceType<typeof onnx.ValueInfoProto>[];
   /** Written as the model's metadata_props (string to string). */
   readonly metadata: Readonly<Record<string, string>>;
+  /** The producer name (default {@link PRODUCER_NAME}). */
+  readonly producer?: string;
 }
 
-/** The producer name written into every model. */
-export const PRODUCER_NAME = '@rarefy/pilot-model';
+/** The producer name written into a model unless the parts name another. */
+export const PRODUCER_NAME = '@rarefy/model-kit';
 
 /** Serialises a graph as an ONNX ModelProto (IR {@link ONNX_IR_VERSION}, opset {@link ONNX_OPSET}). */
 export function encodeModel(parts: GraphParts): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
-    producerName: PRODUCER_NAME,
+    producerName: parts.producer ?? PRODUCER_NAME,
     producerVersion: '1',
     docString: parts.doc,
     graph: {

@@ -1,0 +1,3 @@
+import { rarefyPackage } from '@rarefy/tsup-config';
+
+export default rarefyPackage({ entry: { index: 'src/index.ts', 'node/index': 'src/node/index.ts' } });
