@@ -1,0 +1,317 @@
+import type {
+  JsonObject,
+  ModelManifest,
+  ModelSchema,
+  SavedModelContents,
+  SavedModelFile,
+  TrainingRecord,
+} from '@rarefy/model-kit';
+import { RarefyError, RarefyIoError } from '@rarefy/sampling-core';
+
+/** File names inside a retrieval export folder. */
+export const RETRIEVAL_FILES = {
+  userIds: 'user-ids.json',
+  userEmbeddings: 'user-embeddings.f32',
+  itemIds: 'item-ids.json',
+  itemEmbeddings: 'item-embeddings.f32',
+  userTower: 'user-tower.onnx',
+  itemTower: 'item-tower.onnx',
+} as const;
+
+/** One side (users or items) of a retrieval export: ids and their L2-normalised embeddings. */
+export interface EmbeddingSet {
+  /** Row r of `embeddings` belongs to `ids[r]`. */
+  readonly ids: readonly string[];
+  /** ids.length x dimension, row-major. */
+  readonly embeddings: Float32Array;
+}
+
+/**
+ * Everything a retrieval export holds: item (and usually user) embeddings with their ids, optional
+ * ONNX towers (to embed a user or item from features: cold start), and how they were trained.
+ */
+export interface RetrievalExport {
+  /** Width of every embedding. */
+  readonly dimension: number;
+  /** The training temperature tau (serving ranks by the uncorrected <u, v>; tau only rescales). */
+  readonly temperature: number;
+  readonly items: EmbeddingSet;
+  readonly users?: EmbeddingSet;
+  /** The query tower as ONNX (hashed integer inputs, see `towerInputs`). */
+  readonly userTower?: Uint8Array;
+  /** The candidate tower as ONNX. */
+  readonly itemTower?: Uint8Array;
+  /** How raw features become the towers' inputs (names, hashing): written by the exporter. */
+  readonly towerInputs?: JsonObject;
+  /** The model's input schema (feature columns of the towers; empty when ids only). */
+  readonly schema?: ModelSchema;
+  /** How the model was trained (negatives, correction, epochs, metrics). */
+  readonly training?: TrainingRecord;
+}
+
+function requireSet(set: EmbeddingSet, dimension: number, side: string): void {
+  if (set.embeddings.length !== set.ids.length * dimension) {
+    throw new RarefyError(
+      'RAREFY_DIMENSION_MISMATCH',
+      `${side}: ${set.embeddings.length} embedding values for ${set.ids.length} ids of dimension ${dimension}`,
+      `pass ids.length x dimension values (${set.ids.length * dimension})`,
+      { input: side },
+    );
+  }
+  const seen = new Set<string>();
+  for (const id of set.ids) {
+    if (seen.has(id)) {
+      throw new RarefyError(
+        'RAREFY_INVALID_ARGUMENT',
+        `${side}: the id ${JSON.stringify(id)} appears twice`,
+        'give every row a distinct id',
+        { input: side },
+      );
+    }
+    seen.add(id);
+  }
+}
+
+/** Little-endian bytes of a Float32Array (a copy on big-endian hosts, a view otherwise). */
+export function float32ToBytes(values: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let k = 0; k < values.length; k++) view.setFloat32(k * 4, values[k] as number, true);
+  return bytes;
+}
+
+/** Reads little-endian Float32 values; `source` names the file in errors. */
+export function bytesToFloat32(bytes: Uint8Array, source: string): Float32Array {
+  if (bytes.byteLength % 4 !== 0) {
+    throw new RarefyIoError(
+      'RAREFY_PARSE_ERROR',
+      `${source}: ${bytes.byteLength} bytes is not a whole number of float32 values`,
+      'export the model again: the file is truncated',
+      { input: source },
+    );
+  }
+  const out = new Float32Array(bytes.byteLength / 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let k = 0; k < out.length; k++) out[k] = view.getFloat32(k * 4, true);
+  return out;
+}
+
+/**
+ * The saved-model contents (kind `two-tower`) of a retrieval export, for `writeModelFolder`:
+ * ids as JSON arrays, embeddings as little-endian Float32 binaries, towers as ONNX.
+ *
+ * @param model - the export
+ * @returns the folder's manifest fields and files
+ * @throws RarefyError when ids and embeddings disagree or an id repeats
+ * @example
+ * ```ts
+ * const contents = retrievalExportContents({ dimension: 2, temperature: 0.05,
+ *   items: { ids: ['a', 'b'], embeddings: Float32Array.of(1, 0, 0, 1) } });
+ * ```
+ */
+export function retrievalExportContents(model: RetrievalExport): SavedModelContents<'two-tower'> {
+  const { dimension } = model;
+  if (!Number.isInteger(dimension) || dimension < 1) {
+    throw new RarefyError(
+      'RAREFY_INVALID_ARGUMENT',
+      `dimension: ${dimension} is not a positive integer`,
+      'pass the embedding width',
+      { input: 'dimension' },
+    );
+  }
+  requireSet(model.items, dimension, 'items');
+  if (model.users) requireSet(model.users, dimension, 'users');
+  const files: SavedModelFile[] = [
+    { path: RETRIEVAL_FILES.itemIds, role: 'ids', format: 'json', data: JSON.stringify(model.items.ids) },
+    {
+      path: RETRIEVAL_FILES.itemEmbeddings,
+      role: 'embeddings',
+      format: 'float32-le',
+      data: float32ToBytes(model.items.embeddings),
+    },
+  ];
+  if (model.users) {
+    files.push(
+      { path: RETRIEVAL_FILES.userIds, role: 'ids', format: 'json', data: JSON.stringify(model.users.ids) },
+      {
+        path: RETRIEVAL_FILES.userEmbeddings,
+        role: 'embeddings',
+        format: 'float32-le',
+        data: float32ToBytes(model.users.embeddings),
+      },
+    );
+  }
+  if (model.userTower)
+    files.push({ path: RETRIEVAL_FILES.userTower, role: 'onnx', format: 'onnx', data: model.userTower });
+  if (model.itemTower)
+    files.push({ path: RETRIEVAL_FILES.itemTower, role: 'onnx', format: 'onnx', data: model.itemTower });
+  const payload: JsonObject = {
+    dimension,
+    temperature: model.temperature,
+    normalised: true,
+    items: {
+      count: model.items.ids.length,
+      ids: RETRIEVAL_FILES.itemIds,
+      embeddings: RETRIEVAL_FILES.itemEmbeddings,
+    },
+    users: model.users
+      ? {
+          count: model.users.ids.length,
+          ids: RETRIEVAL_FILES.userIds,
+          embeddings: RETRIEVAL_FILES.userEmbeddings,
+        }
+      : null,
+    userTower: model.userTower ? RETRIEVAL_FILES.userTower : null,
+    itemTower: model.itemTower ? RETRIEVAL_FILES.itemTower : null,
+    towerInputs: model.towerInputs ?? null,
+  };
+  return {
+    kind: 'two-tower',
+    schema: model.schema ?? { features: [], label: null },
+    training: model.training ?? { design: 'unknown', estimator: 'unknown', sizes: {}, seed: null },
+    model: payload,
+    files,
+  };
+}
+
+function parseIds(bytes: Uint8Array | undefined, source: string): string[] {
+  if (bytes === undefined) {
+    throw new RarefyIoError(
+      'RAREFY_IO_ERROR',
+      `${source}: missing from the export`,
+      'export the model again',
+      {
+        input: source,
+      },
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new RarefyIoError(
+      'RAREFY_PARSE_ERROR',
+      `${source}: not JSON (${error instanceof Error ? error.message : String(error)})`,
+      'export the model again',
+      { input: source },
+    );
+  }
+  if (!Array.isArray(parsed) || !parsed.every((id) => typeof id === 'string')) {
+    throw new RarefyIoError(
+      'RAREFY_PARSE_ERROR',
+      `${source}: not an array of string ids`,
+      'export the model again',
+      {
+        input: source,
+      },
+    );
+  }
+  return parsed as string[];
+}
+
+function fileName(
+  payload: JsonObject,
+  side: 'items' | 'users',
+  key: 'ids' | 'embeddings',
+): string | undefined {
+  const entry = payload[side];
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return undefined;
+  const name = (entry as JsonObject)[key];
+  return typeof name === 'string' ? name : undefined;
+}
+
+/**
+ * Rebuilds a retrieval export from a read saved-model folder's manifest and files (what
+ * `readModelFolder` returns); the browser can call it on files it fetched itself.
+ *
+ * @param manifest - the folder's manifest (kind `two-tower`)
+ * @param files - file name to bytes
+ * @param source - the folder, for error messages
+ * @returns the export
+ * @throws RarefyIoError `RAREFY_PARSE_ERROR` when the kind is not two-tower or a file is malformed
+ */
+export function retrievalExportFromFiles(
+  manifest: ModelManifest,
+  files: ReadonlyMap<string, Uint8Array>,
+  source: string,
+): RetrievalExport {
+  if (manifest.kind !== 'two-tower') {
+    throw new RarefyIoError(
+      'RAREFY_PARSE_ERROR',
+      `${source}: a ${manifest.kind} model, not a two-tower retrieval export`,
+      'point at a folder written by `rarefy train-retrieval --out`',
+      { input: source },
+    );
+  }
+  const payload = manifest.model as JsonObject;
+  const dimension = payload.dimension;
+  if (typeof dimension !== 'number' || !Number.isInteger(dimension) || dimension < 1) {
+    throw new RarefyIoError(
+      'RAREFY_PARSE_ERROR',
+      `${source}: model.dimension is missing`,
+      'export the model again',
+      {
+        input: source,
+      },
+    );
+  }
+  const side = (name: 'items' | 'users'): EmbeddingSet | undefined => {
+    const idsFile = fileName(payload, name, 'ids');
+    const embeddingsFile = fileName(payload, name, 'embeddings');
+    if (idsFile === undefined || embeddingsFile === undefined) return undefined;
+    const ids = parseIds(files.get(idsFile), `${source}/${idsFile}`);
+    const bytes = files.get(embeddingsFile);
+    if (bytes === undefined) {
+      throw new RarefyIoError(
+        'RAREFY_IO_ERROR',
+        `${source}/${embeddingsFile}: missing`,
+        'export the model again',
+        {
+          input: `${source}/${embeddingsFile}`,
+        },
+      );
+    }
+    const embeddings = bytesToFloat32(bytes, `${source}/${embeddingsFile}`);
+    if (embeddings.length !== ids.length * dimension) {
+      throw new RarefyIoError(
+        'RAREFY_PARSE_ERROR',
+        `${source}/${embeddingsFile}: ${embeddings.length} values for ${ids.length} ids of dimension ${dimension}`,
+        'export the model again: ids and embeddings do not match',
+        { input: `${source}/${embeddingsFile}` },
+      );
+    }
+    return { ids, embeddings };
+  };
+  const items = side('items');
+  if (items === undefined) {
+    throw new RarefyIoError(
+      'RAREFY_PARSE_ERROR',
+      `${source}: the export has no item embeddings`,
+      'export the model again',
+      {
+        input: source,
+      },
+    );
+  }
+  const users = side('users');
+  const tower = (key: 'userTower' | 'itemTower'): Uint8Array | undefined => {
+    const name = payload[key];
+    return typeof name === 'string' ? files.get(name) : undefined;
+  };
+  const userTower = tower('userTower');
+  const itemTower = tower('itemTower');
+  const towerInputs = payload.towerInputs;
+  return {
+    dimension,
+    temperature: typeof payload.temperature === 'number' ? payload.temperature : 1,
+    items,
+    ...(users ? { users } : {}),
+    ...(userTower ? { userTower } : {}),
+    ...(itemTower ? { itemTower } : {}),
+    ...(towerInputs !== null && typeof towerInputs === 'object' && !Array.isArray(towerInputs)
+      ? { towerInputs: towerInputs as JsonObject }
+      : {}),
+    schema: manifest.schema,
+    training: manifest.training,
+  };
+}
