@@ -6,6 +6,38 @@
 
 export type { PopularityDistributionOptions } from './alias.js';
 export { AliasSampler, popularityDistribution } from './alias.js';
+export type { BaselineTopKOptions } from './eval/baselines.js';
+export { itemKnnTopK, popularityTopK } from './eval/baselines.js';
+export type {
+  EmbeddingEvaluation,
+  EvaluateRankingsOptions,
+  EvaluateRetrievalOptions,
+  RetrievalEvaluation,
+} from './eval/evaluate.js';
+export { DEFAULT_CUTOFFS, evaluateRankings, evaluateRetrieval } from './eval/evaluate.js';
+export type {
+  EvaluationProtocol,
+  PopularityBucketName,
+  PopularityBucketRecall,
+  RecallByPopularityBucketOptions,
+  RetrievalMetricKey,
+  RetrievalMetricName,
+  RetrievalMetrics,
+  RetrievalMetricsOptions,
+} from './eval/metrics.js';
+export {
+  catalogueCoverage,
+  POPULARITY_BUCKETS,
+  popularityBuckets,
+  recallByPopularityBucket,
+  retrievalMetrics,
+} from './eval/metrics.js';
+export type { InteractionSplit, PerUserSplitOptions, TfrsSplitOptions } from './eval/split.js';
+export { perUserSplit, perUserSplitCounts, tfrsSplit } from './eval/split.js';
+export type { TopKByDotProductOptions, TopKResult } from './eval/topk.js';
+export { topKByDotProduct } from './eval/topk.js';
+export type { SparseLists, SparseListsOptions } from './eval/user-items.js';
+export { itemUserLists, userItemLists, usersWithInteractions } from './eval/user-items.js';
 export type { EmbeddingSet, RetrievalExport } from './export/format.js';
 export {
   bytesToFloat32,
@@ -16,6 +48,8 @@ export {
 } from './export/format.js';
 export type { FrequencyBucketState, StreamingFrequencyOptions } from './frequency-estimator.js';
 export { fmix32, MAX_BATCH_PROBABILITY, StreamingFrequencyEstimator } from './frequency-estimator.js';
+export type { ExactIndexOptions, SearchResult, TopKSearchIndex } from './index/exact.js';
+export { ExactIndex, normalizeRows } from './index/exact.js';
 export type { InteractionData } from './interactions.js';
 export { itemCounts, selectInteractions } from './interactions.js';
 export type {

@@ -4,5 +4,12 @@
  * Everything browser-safe is re-exported too.
  */
 
+export type {
+  HnswIndexOptions,
+  HnswLoadOptions,
+  HnswRecallOptions,
+  HnswRecallReport,
+} from '../index/hnsw.js';
+export { HnswIndex, HnswUnavailableError, hnswRecallAgainstExact, USEARCH_VERSION } from '../index/hnsw.js';
 export * from '../index.js';
 export { readRetrievalExport, writeRetrievalExport } from './export.js';
