@@ -38,6 +38,12 @@ export type { TopKByDotProductOptions, TopKResult } from './eval/topk.js';
 export { topKByDotProduct } from './eval/topk.js';
 export type { SparseLists, SparseListsOptions } from './eval/user-items.js';
 export { itemUserLists, userItemLists, usersWithInteractions } from './eval/user-items.js';
+export type {
+  ExperimentTraining,
+  RetrievalExperimentOptions,
+  RetrievalExperimentResult,
+} from './experiment.js';
+export { runRetrievalExperiment } from './experiment.js';
 export type { EmbeddingSet, RetrievalExport } from './export/format.js';
 export {
   bytesToFloat32,
@@ -63,9 +69,35 @@ export { buildInteractions, DEFAULT_IMPRESSION_LABELS, rejectImpressionNegatives
 export type { ItemFrequency, NegativeSource } from './logq.js';
 export { columnExpectedCounts, columnLogQ, ExactFrequency, expectedCounts, logQ } from './logq.js';
 export { accidentalHitMask, knownPositiveMask, UserItemSet } from './masking.js';
+export type {
+  CategoricalFeatureSpec,
+  FeatureTable,
+  FeatureValue,
+  IdFeatureSpec,
+  MultiHotFeatureSpec,
+  NumericFeatureSpec,
+  ResolvedTowerSpec,
+  TowerSpec,
+} from './model/features.js';
+export type { FromWeightsOptions, TwoTowerModelOptions } from './model/two-tower-model.js';
+export { DEFAULT_TEMPERATURE, TwoTowerModel } from './model/two-tower-model.js';
+export type { EmbeddingWeights, LayerWeights, TowerWeights, TwoTowerWeights } from './model/weights.js';
 export type { DownsampledPositives, DownsamplePositivesOptions } from './positive-downsampling.js';
 export {
   DEFAULT_DOWNSAMPLING_A,
   downsamplePositives,
   positiveKeepProbabilities,
 } from './positive-downsampling.js';
+export type { NegativeSelection } from './train/loss.js';
+export type { NegativeOptions } from './train/negatives.js';
+export type { SyntheticCatalogue, SyntheticCatalogueOptions } from './train/synthetic.js';
+export { syntheticCatalogue } from './train/synthetic.js';
+export type {
+  LogQMode,
+  TrainTwoTowerOptions,
+  TrainTwoTowerResult,
+  TwoTowerHistory,
+  TwoTowerProgress,
+  TwoTowerValidation,
+} from './train/train.js';
+export { trainTwoTower } from './train/train.js';
