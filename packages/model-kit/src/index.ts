@@ -8,8 +8,11 @@
  * `@rarefy/two-tower` build on it.
  */
 
+export { ensureBackend } from './backend/ensure.js';
 export type { MatMulBenchmarkOptions } from './backend/gflops.js';
 export { measureMatMulGflops } from './backend/gflops.js';
+export type { RegisterTrainingKernelsOptions, TrainingKernels } from './backend/kernels.js';
+export { gradientsRegistered, registerTrainingKernels, UNSORTED_SEGMENT_SUM } from './backend/kernels.js';
 export type {
   BackendAttempt,
   BackendName,
@@ -23,9 +26,12 @@ export { denseLayer } from './dense.js';
 export { EmbeddingTable } from './embedding.js';
 export type { NeuralFeatureHashing } from './hash.js';
 export { FEATURE_HASH_FUNCTION, hashDictionary, hashFeature, murmur3x86_32 } from './hash.js';
-export type { GraphParts } from './onnx/proto.js';
+export type { DenseLayerNodes, GraphParts, OnnxDenseLayer } from './onnx/proto.js';
 export {
   BATCH_DIMENSION,
+  denseLayerNodes,
+  doubleInitializer,
+  ELEMENT_DOUBLE,
   ELEMENT_FLOAT,
   ELEMENT_INT64,
   encodeModel,

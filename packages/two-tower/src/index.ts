@@ -52,6 +52,32 @@ export {
   retrievalExportContents,
   retrievalExportFromFiles,
 } from './export/format.js';
+export type { ModelExportOptions } from './export/from-model.js';
+export { modelExport } from './export/from-model.js';
+export type { TowerToOnnxOptions } from './export/onnx.js';
+export { TOWER_METADATA, towerToOnnx } from './export/onnx.js';
+export type {
+  CategoricalTowerInput,
+  IdTowerInput,
+  MultiHotTowerInput,
+  NumericTowerInput,
+  TowerFeed,
+  TowerFeeds,
+  TowerInput,
+  TowerInputHashing,
+  TowerInputRow,
+  TowerInputsDescription,
+} from './export/tower-inputs.js';
+export {
+  encodeTowerInputs,
+  parseTowerInputsDescription,
+  retrievalTowerInputs,
+  TOWER_INPUT_NAMES,
+  TOWER_INPUTS_FORMAT,
+  TOWER_INPUTS_VERSION,
+  TOWER_OUTPUT,
+  towerInputsDescription,
+} from './export/tower-inputs.js';
 export type { FrequencyBucketState, StreamingFrequencyOptions } from './frequency-estimator.js';
 export { fmix32, MAX_BATCH_PROBABILITY, StreamingFrequencyEstimator } from './frequency-estimator.js';
 export type { ExactIndexOptions, SearchResult, TopKSearchIndex } from './index/exact.js';
@@ -88,6 +114,22 @@ export {
   downsamplePositives,
   positiveKeepProbabilities,
 } from './positive-downsampling.js';
+export type {
+  HardNegativeRound,
+  MineHardNegativesOptions,
+  MiningEmbeddings,
+  MixHardAndEasyOptions,
+  TrainWithHardNegativesOptions,
+  TrainWithHardNegativesResult,
+} from './train/hard-negatives.js';
+export {
+  DEFAULT_EASY_RATIO,
+  DEFAULT_HARD_NEGATIVE_RANKS,
+  MinedNegatives,
+  mineHardNegatives,
+  mixHardAndEasy,
+  trainWithHardNegatives,
+} from './train/hard-negatives.js';
 export type { NegativeSelection } from './train/loss.js';
 export type { NegativeOptions } from './train/negatives.js';
 export type { SyntheticCatalogue, SyntheticCatalogueOptions } from './train/synthetic.js';

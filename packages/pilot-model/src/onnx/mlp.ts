@@ -1,4 +1,5 @@
 import {
+  denseLayerNodes,
   ELEMENT_FLOAT,
   ELEMENT_INT64,
   encodeModel,
@@ -252,22 +253,10 @@ export function mlpToOnnx(options: MlpToOnnxOptions): Uint8Array {
     hidden = 'concatenated';
     nodes.push(node('Concat', parts, [hidden], 'concat_inputs', [intAttribute('axis', 1)]));
   }
-  layers.forEach((layer, k) => {
-    const inWidth = widths[k] as number;
-    const out = layer.bias.length;
-    initializers.push(floatInitializer(`layer_${k}_weights`, [inWidth, out], layer.weights));
-    initializers.push(floatInitializer(`layer_${k}_bias`, [out], layer.bias));
-    nodes.push(node('MatMul', [hidden, `layer_${k}_weights`], [`layer_${k}_matmul`], `layer_${k}_matmul`));
-    nodes.push(
-      node('Add', [`layer_${k}_matmul`, `layer_${k}_bias`], [`layer_${k}_linear`], `layer_${k}_add`),
-    );
-    hidden = `layer_${k}_linear`;
-    if (layer.activation !== 'linear') {
-      const op = layer.activation === 'relu' ? 'Relu' : 'Tanh';
-      nodes.push(node(op, [hidden], [`layer_${k}_${layer.activation}`], `layer_${k}_${layer.activation}`));
-      hidden = `layer_${k}_${layer.activation}`;
-    }
-  });
+  const dense = denseLayerNodes(hidden, layers);
+  nodes.push(...dense.nodes);
+  initializers.push(...dense.initializers);
+  hidden = dense.output;
   if (options.withOffsetInput) {
     inputs.push(tensorValueInfo('offset', ELEMENT_FLOAT, [1]));
     nodes.push(node('Add', [hidden, 'offset'], ['logit_offset'], 'add_offset'));

@@ -1,3 +1,4 @@
+import { ensureBackend } from '@rarefy/model-kit';
 import { createRng, RarefyInputError, type Rng, shuffleInPlace } from '@rarefy/sampling-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { validateInteractions } from '../eval/validate.js';
@@ -180,7 +181,7 @@ function snapshot(model: TwoTowerModel): Snapshot {
  * item, so an item's id dropout is drawn once per step). Everything random is seeded: the same seed
  * on the same backend gives the same loss sequence.
  *
- * A tfjs backend must be ready (`await selectBackend()` from `@rarefy/model-kit`).
+ * Uses the active tfjs backend, or selects one (wasm, else cpu) when none is (`ensureBackend`).
  *
  * @param options - data, features, towers, negatives, correction, schedule, callbacks
  * @returns the model, its history, seconds and examples per second
@@ -196,6 +197,7 @@ function snapshot(model: TwoTowerModel): Snapshot {
  * ```
  */
 export async function trainTwoTower(options: TrainTwoTowerOptions): Promise<TrainTwoTowerResult> {
+  await ensureBackend();
   const train = options.train;
   validateInteractions(train, 'train');
   if (train.users.length === 0) {
