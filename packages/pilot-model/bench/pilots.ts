@@ -9,17 +9,23 @@
  *   odds are the population's plus log(r1/r0)); predictions leave the offset out, so they are
  *   population-scale probabilities.
  * Each pilot's probabilities on every training row drive the optA design (M averaged over all
- * training rows, as `fitRareEvents` does for an external pilot) and the optL design (no M: it needs
- * no matrix inverse, and is what to use when optA's M is numerically singular); the corrected (log-odds) final
- * logistic model is fitted at 10% and 5% of the training negatives over SEEDS seeds, and judged on
- * the held-out part, unsampled, against the full-data model: ROC AUC, log loss, calibration (part C),
- * and the seconds to train each pilot, to score the training rows with it, and to fit the final model.
+ * training rows with the ridge, as `fitRareEvents` does for an external pilot) and the optL design;
+ * the exact scale is solved at 10% and 5% of the training negatives (PILOT_BENCH_FRACTIONS), with
+ * defensive mixing alpha in {0, 0.1, 0.3} (PILOT_BENCH_ALPHAS), and the final logistic model is
+ * fitted on each of SEEDS samples by both estimators: log-odds (offset -log pi, A.4) and IPW (weight
+ * 1/pi, A.5). Everything is judged on the held-out part, unsampled, against the full-data model:
+ * ROC AUC, log loss, calibration (part C), the RMS distance of the coefficients from the full-data
+ * fit's (the target a consistent estimator converges to), the kept negatives at the pi floor, the
+ * largest IPW weight, and the seconds to train each pilot, to score the training rows with it, and
+ * to fit the final model.
  *
  * w8a's maximum-likelihood estimate does not exist (columns never 1 on a positive row), so every
- * logistic fit here uses the ridge RIDGE. `LogisticPilot.fit` and `fitRareEvents` take no ridge: the
- * bench tries each once and records its typed error, then runs the same steps with the public
- * building blocks (fitLogistic with `ridge`, LogisticPilot.fromCoefficients, optAMatrix,
- * designScores, solveScale, sampleWithScores, fitSubsample with `ridge`).
+ * logistic fit here uses the ridge RIDGE. `LogisticPilot.fit` takes no ridge: the bench tries it
+ * once and records its typed error, and fits the logistic pilot with fitLogistic and `ridge`. The
+ * grid runs the recipe's steps (optAMatrix, designScores, solveScale, sampleWithScores,
+ * fitSubsample with `ridge`) so that optA's M is computed once per pilot; once per pilot, design
+ * and estimator the same run goes through `fitRareEvents({ pilotProbability, ridge, alpha, ... })`
+ * and the largest coefficient difference is reported (0: the steps are the library's path).
  *
  * The data is read with data-io's reader through a relative import (pilot-model does not depend on
  * data-io, and a bench adds no dependency). Skips with a message when the data is absent. Run with
@@ -66,8 +72,24 @@ const SPLIT_SEED = 2026;
 const PILOT_SIZE = 2000;
 const RIDGE = 1;
 const SEEDS = Number(process.env.PILOT_BENCH_SEEDS ?? 3);
-const FRACTIONS = [0.1, 0.05] as const;
+const list = (text: string | undefined, fallback: readonly number[]): readonly number[] =>
+  text === undefined ? fallback : text.split(',').map(Number);
+const FRACTIONS = list(process.env.PILOT_BENCH_FRACTIONS, [0.1, 0.05]);
+/** Defensive mixing weights (A.3): pi = (1 - alpha) c s + alpha c0. */
+const ALPHAS = list(process.env.PILOT_BENCH_ALPHAS, [0, 0.1, 0.3]);
 const DESIGNS = ['optA', 'optL'] as const;
+const ESTIMATORS = ['log-odds', 'ipw'] as const;
+/** solveScale's default floor of the keep probability. */
+const PI_MIN = 1e-6;
+const libraryChecked = new Set<string>();
+const libraryAgreement: Array<Record<string, unknown> & { worst: number }> = [];
+
+/** RMS difference of the non-intercept coefficients from the full-data fit's. */
+function coefficientDistance(coefficients: Float64Array, full: Float64Array): number {
+  let squares = 0;
+  for (let k = 1; k < full.length; k++) squares += ((coefficients[k] as number) - (full[k] as number)) ** 2;
+  return Math.sqrt(squares / Math.max(1, full.length - 1));
+}
 const now = (): number => performance.now() / 1000;
 
 function describe(error: unknown): string {
@@ -255,6 +277,8 @@ if (!existsSync(path)) {
   ];
   results.neuralTraining = { ...neuralTraining, losses: neuralTraining.losses.slice(-3) };
 
+  // The grid: design x negatives kept x estimator x defensive mixing, SEEDS samples each.
+  const grid: Record<string, unknown>[] = [];
   for (const pilot of pilots) {
     const pilotMetrics = heldOut(yTest, pilot.heldOut);
     table.push({
@@ -267,14 +291,21 @@ if (!existsSync(path)) {
     });
     const perDesign: Record<string, unknown> = {};
     for (const design of DESIGNS) {
-      // The design's scores from this pilot (optA: M over every training row), then the exact scale
-      // per budget. optA's scores can fail (M^-1 numerically singular): recorded, and the next design runs.
+      // The design's scores from this pilot (optA: M over every training row, with the ridge as
+      // fitRareEvents adds it), then the exact scale per budget. optA's scores can fail (M^-1
+      // numerically singular): recorded, and the next design runs.
       started = now();
       let scores: Float64Array;
       try {
         const optAInverse =
           design === 'optA'
-            ? optAMatrix(train, yTrain, pilot.probability, { negativeRate: 1, positiveRate: 1 }).inverse
+            ? optAMatrix(
+                train,
+                yTrain,
+                pilot.probability,
+                { negativeRate: 1, positiveRate: 1 },
+                { ridge: RIDGE },
+              ).inverse
             : undefined;
         scores = designScores(design, pilot.probability, train, { optAInverse });
       } catch (error) {
@@ -294,52 +325,101 @@ if (!existsSync(path)) {
       const perFraction: Record<string, unknown> = {};
       for (const fraction of FRACTIONS) {
         const sampleSize = Math.round(fraction * negatives);
-        if (results.fitRareEvents === undefined) {
-          try {
-            fitRareEvents({
-              x: train,
-              y: yTrain,
+        const perCell: Record<string, unknown> = {};
+        for (const alpha of ALPHAS) {
+          const scale = solveScale(design, scores, yTrain, { method: 'exact', sampleSize, alpha });
+          for (const estimator of ESTIMATORS) {
+            const runs: Metrics[] = [];
+            const distances: number[] = [];
+            const kept: number[] = [];
+            const fitSeconds: number[] = [];
+            const floored: number[] = [];
+            const largestWeight: number[] = [];
+            for (let seed = 1; seed <= SEEDS; seed++) {
+              const rngSeed = `${design}-${seed}`;
+              const sample = sampleWithScores(design, scores, yTrain, scale, createRng(rngSeed));
+              started = now();
+              const fit = fitSubsample(
+                estimator,
+                selectRows(train, sample.rows),
+                sample.labels,
+                { offset: sample.offset, weight: sample.weight },
+                { ridge: RIDGE },
+              );
+              fitSeconds.push(now() - started);
+              if (seed === 1 && !libraryChecked.has(`${pilot.name}/${design}/${estimator}`)) {
+                // The same run through the library's one-call path: identical coefficients.
+                libraryChecked.add(`${pilot.name}/${design}/${estimator}`);
+                const library = fitRareEvents({
+                  x: train,
+                  y: yTrain,
+                  design,
+                  estimator,
+                  pilotProbability: pilot.probability,
+                  sampleSize,
+                  alpha,
+                  ridge: RIDGE,
+                  seed: rngSeed,
+                });
+                let worst = 0;
+                for (let k = 0; k < fit.coefficients.length; k++)
+                  worst = Math.max(
+                    worst,
+                    Math.abs((fit.coefficients[k] as number) - (library.coefficients[k] as number)),
+                  );
+                libraryAgreement.push({ pilot: pilot.name, design, estimator, alpha, fraction, worst });
+              }
+              runs.push(heldOut(yTest, predictProbability(test, fit.coefficients)));
+              distances.push(coefficientDistance(fit.coefficients, full.coefficients));
+              kept.push(sample.negatives);
+              let atFloor = 0;
+              let heaviest = 0;
+              for (let k = 0; k < sample.rows.length; k++) {
+                if (sample.labels[k] === 0 && (sample.pi[k] as number) <= PI_MIN * (1 + 1e-9)) atFloor++;
+                heaviest = Math.max(heaviest, sample.weight[k] as number);
+              }
+              floored.push(atFloor);
+              largestWeight.push(heaviest);
+            }
+            const cells = metricCells(runs);
+            const row = {
+              pilot: pilot.name,
               design,
-              pilotProbability: pilot.probability,
-              sampleSize,
-              seed: 1,
-            });
-            results.fitRareEvents = 'fitted without a ridge';
-          } catch (error) {
-            results.fitRareEvents = describe(error);
+              kept: `${Math.round(mean(kept))} (${fraction * 100}%)`,
+              estimator,
+              alpha: String(alpha),
+              ...cells,
+              '|b - b_full|': `${mean(distances).toFixed(3)} ± ${sd(distances).toFixed(3)}`,
+              'kept at floor': mean(floored).toFixed(1),
+              'max weight': mean(largestWeight).toExponential(1),
+              'fit s': mean(fitSeconds).toFixed(2),
+            };
+            grid.push(row);
+            if (estimator === 'log-odds' && alpha === 0) {
+              table.push({
+                model: `${design} from ${pilot.name}, corrected`,
+                'negatives kept': `${Math.round(mean(kept))} (${fraction * 100}%: ${sampleSize})`,
+                ...cells,
+                'pilot train s': pilot.trainSeconds.toFixed(2),
+                'pilot score s': (pilot.scoreSeconds + scoringSeconds).toFixed(2),
+                'final fit s': mean(fitSeconds).toFixed(2),
+              });
+            }
+            perCell[`${estimator}/alpha=${alpha}`] = {
+              scale: scale.scale,
+              kept,
+              runs,
+              coefficientDistance: distances,
+              keptAtFloor: floored,
+              largestWeight,
+              fitSeconds,
+            };
             console.error(
-              `  fitRareEvents with pilotProbability (no ridge): ${describe(error).slice(0, 300)}`,
+              `  ${pilot.name} ${design} ${fraction * 100}% ${estimator} alpha ${alpha}: ${cells.CITL}`,
             );
           }
         }
-        const scale = solveScale(design, scores, yTrain, { method: 'exact', sampleSize });
-        const runs: Metrics[] = [];
-        const kept: number[] = [];
-        const fitSeconds: number[] = [];
-        for (let seed = 1; seed <= SEEDS; seed++) {
-          const sample = sampleWithScores(design, scores, yTrain, scale, createRng(`${design}-${seed}`));
-          started = now();
-          const fit = fitSubsample(
-            'log-odds',
-            selectRows(train, sample.rows),
-            sample.labels,
-            { offset: sample.offset, weight: sample.weight },
-            { ridge: RIDGE, ...(pilot.start === undefined ? {} : { start: pilot.start }) },
-          );
-          fitSeconds.push(now() - started);
-          runs.push(heldOut(yTest, predictProbability(test, fit.coefficients)));
-          kept.push(sample.negatives);
-        }
-        table.push({
-          model: `${design} from ${pilot.name}, corrected`,
-          'negatives kept': `${Math.round(mean(kept))} (${fraction * 100}%: ${sampleSize})`,
-          ...metricCells(runs),
-          'pilot train s': pilot.trainSeconds.toFixed(2),
-          'pilot score s': (pilot.scoreSeconds + scoringSeconds).toFixed(2),
-          'final fit s': mean(fitSeconds).toFixed(2),
-        });
-        perFraction[String(fraction)] = { sampleSize, kept, runs, fitSeconds, scale: scale.scale };
-        console.error(`  ${design} from ${pilot.name}: ${fraction * 100}% done`);
+        perFraction[String(fraction)] = { sampleSize, cells: perCell };
       }
       perDesign[design] = { designScoringSeconds: scoringSeconds, fractions: perFraction };
     }
@@ -352,6 +432,13 @@ if (!existsSync(path)) {
   }
   neural.dispose();
   console.log(markdownTable(table));
+  console.log();
+  console.log(markdownTable(grid));
+  console.log(
+    `library path (fitRareEvents with pilotProbability and ridge) vs the steps: max |coefficient difference| ${Math.max(...libraryAgreement.map((entry) => entry.worst)).toExponential(1)} over ${libraryAgreement.length} runs`,
+  );
   results.table = table;
+  results.grid = grid;
+  results.libraryAgreement = libraryAgreement;
   console.error(`wrote ${writeResult(packageDirectory, 'pilots', results)}`);
 }

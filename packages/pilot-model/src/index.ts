@@ -24,12 +24,14 @@ export type {
   ModelPayloads,
   ModelSchema,
   NeuralFeatureHashing,
+  RegisterTrainingKernelsOptions,
   SaveableModel,
   SavedModelContents,
   SavedModelFile,
   SaveModelOptions,
   SchemaFeature,
   SelectBackendOptions,
+  TrainingKernels,
   TrainingRecord,
   WasmFileMap,
 } from '@rarefy/model-kit';
@@ -45,9 +47,12 @@ export {
   MODEL_KINDS,
   measureMatMulGflops,
   ONNX_FILE,
+  registerTrainingKernels,
   selectBackend,
   validateManifest,
 } from '@rarefy/model-kit';
+export type { FitWithPilotOptions, FitWithPilotResult, PilotCorrection } from './correction.js';
+export { correctionForPilot, fitWithPilot, NON_LOGISTIC_PILOT_ALPHA } from './correction.js';
 export type {
   LogisticCoefficientsOptions,
   LogisticPilotFitOptions,
@@ -69,8 +74,18 @@ export type {
 } from './neural/neural-pilot.js';
 export { NeuralPilot } from './neural/neural-pilot.js';
 export { neuralPilotOnnxOptions } from './neural/onnx-options.js';
+export type { NeuralSaveOptions } from './neural/saved.js';
+export {
+  EMBEDDINGS_FILE,
+  hasNeuralWeights,
+  NETWORK_FILE,
+  neuralModelContents,
+  neuralWeightsFromSavedFiles,
+  WEIGHTS_FILE,
+} from './neural/saved.js';
 export type { LogitModel, TrainWithOffsetOptions } from './neural/train-with-offset.js';
 export { trainWithOffset } from './neural/train-with-offset.js';
+export { hashingTransform } from './onnx/hashing.js';
 export type { OnnxModelSummary } from './onnx/inspect.js';
 export { inspectOnnxModel } from './onnx/inspect.js';
 export type { LogisticToOnnxOptions, OnnxOutputKind } from './onnx/logistic.js';

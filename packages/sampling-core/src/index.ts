@@ -4,8 +4,21 @@
  * runs in Node and in browsers.
  */
 
-export type { ColumnBatch, ColumnData, ColumnSchema, ColumnType, DictionaryColumn, Pilot } from './batch.js';
-export { batchDesignMatrix, batchLinearPredictor } from './batch.js';
+export type {
+  ColumnBatch,
+  ColumnData,
+  ColumnSchema,
+  ColumnType,
+  DictionaryColumn,
+  NumericColumnData,
+  Pilot,
+} from './batch.js';
+export {
+  batchDesignMatrix,
+  batchLinearPredictor,
+  batchLogisticProbability,
+  columnsLinearPredictor,
+} from './batch.js';
 export type { DesignName, DesignScoreOptions } from './designs.js';
 export { DESIGN_NAMES, designScores, optAMatrix, optANormFactor } from './designs.js';
 export type { RarefyErrorCode, RarefyErrorDetails } from './errors.js';
@@ -29,7 +42,15 @@ export {
   symmetrizeFromLower,
 } from './linalg.js';
 export type { DesignMatrix } from './matrix.js';
-export { designMatrix, INTERCEPT_NAME, linearPredictor, logit, selectRows, sigmoid } from './matrix.js';
+export {
+  designMatrix,
+  INTERCEPT_NAME,
+  linearPredictor,
+  logisticProbabilities,
+  logit,
+  selectRows,
+  sigmoid,
+} from './matrix.js';
 export type { PilotDraw, PilotOptions } from './pilot.js';
 export { drawBalancedPilot, PilotReservoir } from './pilot.js';
 export { poissonSample } from './poisson.js';

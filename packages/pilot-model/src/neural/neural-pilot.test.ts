@@ -349,7 +349,7 @@ describe('NeuralPilot: inputs, export and errors', () => {
 });
 
 describe('trainWithOffset', () => {
-  it('trains any tfjs logit model with offsets: the intercept moves by -log pi', () => {
+  it('trains any tfjs logit model with offsets: the intercept moves by -log pi', async () => {
     const sample = sampleNegatives(generate(100_000, 31), 0.1, 32);
     const inputs = tf.tensor2d(
       Float32Array.from(
@@ -358,14 +358,14 @@ describe('trainWithOffset', () => {
       ),
       [sample.rows, 2],
     );
-    const fit = (offset: Float64Array | undefined): number => {
+    const fit = async (offset: Float64Array | undefined): Promise<number> => {
       const weights = tf.variable(tf.zeros<tf.Rank.R2>([2, 1]));
       const bias = tf.variable(tf.zeros<tf.Rank.R1>([1]));
       const model = {
         logits: (x: tf.Tensor) => denseLayer(x as tf.Tensor2D, weights, bias, 'linear'),
         variables: [weights, bias],
       };
-      trainWithOffset(model, {
+      await trainWithOffset(model, {
         inputs,
         labels: sample.labels,
         ...(offset === undefined ? {} : { offset }),
@@ -379,8 +379,8 @@ describe('trainWithOffset', () => {
       bias.dispose();
       return intercept;
     };
-    const corrected = fit(new Float64Array(sample.rows).fill(-Math.log(0.1)));
-    const naive = fit(undefined);
+    const corrected = await fit(new Float64Array(sample.rows).fill(-Math.log(0.1)));
+    const naive = await fit(undefined);
     inputs.dispose();
     // Constant offsets shift the maximum-likelihood intercept by exactly log(0.1); the two SGD runs
     // differ by optimisation noise (a few hundredths at this step size; measured: -2.306).

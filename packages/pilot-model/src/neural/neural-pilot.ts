@@ -3,7 +3,11 @@ import {
   denseLayer,
   EmbeddingTable,
   FEATURE_HASH_FUNCTION,
+  type ModelManifest,
   type NeuralFeatureHashing,
+  type SaveableModel,
+  type SavedModelContents,
+  type TrainingRecord,
 } from '@rarefy/model-kit';
 import {
   type ColumnBatch,
@@ -19,6 +23,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { type EncodedRows, encodeRows, type FeatureLayout, type NeuralRows, rowVector } from './encode.js';
 import { offsetBinaryCrossEntropy } from './loss.js';
+import { type NeuralSaveOptions, neuralModelContents, neuralWeightsFromSavedFiles } from './saved.js';
 
 /** One categorical feature of a {@link NeuralPilot}: hashed into `buckets` rows of a `dimension`-wide table. */
 export interface NeuralCategoricalFeature {
@@ -286,7 +291,7 @@ function uniformValues(rng: Rng, count: number, limit: number): Float32Array {
  * const p = pilot.predictProbability(population);
  * ```
  */
-export class NeuralPilot implements Pilot {
+export class NeuralPilot implements Pilot, SaveableModel {
   /** The architecture. */
   readonly spec: NeuralPilotSpec;
   /** The columns the pilot reads: numeric first, then categorical. */
@@ -306,6 +311,8 @@ export class NeuralPilot implements Pilot {
   private optimizer: ScheduledAdam | undefined;
   private disposed = false;
   private lastTraining: NeuralTrainResult | undefined;
+  /** The training record of the folder this pilot was loaded from (kept when it is saved again untrained). */
+  private loadedTraining: TrainingRecord | undefined;
 
   /**
    * @param spec - the architecture and seed
@@ -400,6 +407,54 @@ export class NeuralPilot implements Pilot {
       );
     }
     return new NeuralPilot(weights.spec, weights);
+  }
+
+  /**
+   * Rebuilds a pilot from a saved `neural` folder (written by {@link NeuralPilot.toSavedModel} through
+   * `saveModel`): the spec, standardisation, hashing, embedding tables and dense layers are read back
+   * exactly, so it predicts what the saved pilot predicted. A tfjs backend must be ready (in Node,
+   * `loadModel` from `@rarefy/pilot-model/node` selects one and calls this). Browser-safe: pass the
+   * folder's manifest and files however they were fetched.
+   *
+   * @param folder - the manifest and every listed file's bytes (e.g. `readModelFolder(dir)`), and
+   *   optionally its path for messages
+   * @returns the pilot
+   * @throws RarefyIoError `RAREFY_PARSE_ERROR` when the folder has no weights (an ONNX-only export)
+   *   or a file disagrees with the spec; RarefyError when the weights do not fit the spec
+   * @example
+   * ```ts
+   * await saveModel('models/net', pilot);
+   * const again = NeuralPilot.fromSavedModel(await readModelFolder('models/net'));
+   * ```
+   */
+  static fromSavedModel(folder: {
+    readonly manifest: ModelManifest;
+    readonly files: ReadonlyMap<string, Uint8Array>;
+    readonly dir?: string;
+  }): NeuralPilot {
+    const weights = neuralWeightsFromSavedFiles(folder.manifest, folder.files, folder.dir ?? 'model');
+    const pilot = NeuralPilot.fromWeights(weights);
+    pilot.loadedTraining = folder.manifest.training;
+    return pilot;
+  }
+
+  /**
+   * The pilot as a saved-model folder's contents (kind `neural`; `saveModel` writes them): the
+   * network description (`network.json`), the dense weights (`weights.bin`) and embedding tables
+   * (`embeddings.bin`) as float32 little-endian, and `model.onnx` (unless `onnx: false`). The schema
+   * lists the numeric columns as `number` and the categorical ones as `string`, with their hashing;
+   * the training record has the last training's sizes, epochs and correction, merged with
+   * `options.training`. {@link NeuralPilot.fromSavedModel} reads it back exactly.
+   *
+   * @param options - `label` column, `onnx` (default true), `training` record additions
+   * @returns the contents
+   * @example
+   * ```ts
+   * await saveModel('models/net', pilot, { label: 'clicked', training: { design: 'optA', estimator: 'log-odds' } });
+   * ```
+   */
+  toSavedModel(options: NeuralSaveOptions = {}): SavedModelContents<'neural'> {
+    return neuralModelContents(this.exportWeights(), this.lastTraining, this.loadedTraining, options);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { registerTrainingKernels } from '@rarefy/model-kit';
 import { createRng, RarefyError, requireArgument, shuffleInPlace } from '@rarefy/sampling-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { offsetBinaryCrossEntropy } from './loss.js';
@@ -42,21 +43,29 @@ export interface TrainWithOffsetOptions {
 /**
  * Trains any tfjs logit model with the log-odds correction (offsets) or IPW weights: every step
  * minimises the mean of `weight_i * BCE(y_i, logit_i + offset_i)` (with the hand-written gradient of
- * {@link offsetBinaryCrossEntropy}); predict with the model's logits alone. The model's own ops need
- * registered gradients (the `@tensorflow/tfjs` bundle registers them; `@tensorflow/tfjs-core` alone
- * does not, so models built only on core use custom gradients such as {@link denseLayer}).
+ * {@link offsetBinaryCrossEntropy}); predict with the model's logits alone.
+ *
+ * The model's own ops are differentiated by autograd, which needs their gradients registered:
+ * `@tensorflow/tfjs-core` alone registers none (the `@tensorflow/tfjs` bundle does), and the wasm
+ * backend lacks `UnsortedSegmentSum`, the gradient of `tf.gather` (embedding lookups). So the first
+ * call awaits `registerTrainingKernels()` of `@rarefy/model-kit`, which registers tfjs-core's
+ * gradients and that kernel (once per process; about a second in Node). Models built only on custom
+ * gradients, such as {@link denseLayer}, would not need it.
  *
  * @param model - the model: its logits and variables
  * @param options - rows, labels, correction and schedule
  * @returns the mean loss of every epoch
  * @example
  * ```ts
- * const w = tf.variable(tf.zeros([d, 1])); const b = tf.variable(tf.zeros([1]));
- * const model = { logits: (x: tf.Tensor) => denseLayer(x as tf.Tensor2D, w, b, 'linear'), variables: [w, b] };
- * trainWithOffset(model, { inputs, labels, offset, epochs: 5, batchSize: 256, seed: 1, learningRate: 0.01 });
+ * const table = tf.variable(tf.randomNormal([buckets, 8])); const w = tf.variable(tf.zeros([8, 1]));
+ * const model = { logits: (ids: tf.Tensor) => tf.matMul(tf.gather(table, ids), w), variables: [table, w] };
+ * await trainWithOffset(model, { inputs: ids, labels, offset, epochs: 5, batchSize: 256, seed: 1, learningRate: 0.01 });
  * ```
  */
-export function trainWithOffset(model: LogitModel, options: TrainWithOffsetOptions): { losses: number[] } {
+export async function trainWithOffset(
+  model: LogitModel,
+  options: TrainWithOffsetOptions,
+): Promise<{ losses: number[] }> {
   const n = options.inputs.shape[0] ?? 0;
   requireArgument(n >= 1, 'inputs', 'has no rows', 'pass a tensor whose first dimension counts the rows');
   for (const [name, values] of [
@@ -87,6 +96,7 @@ export function trainWithOffset(model: LogitModel, options: TrainWithOffsetOptio
     `${options.batchSize} is not a batch size`,
     'pass an integer >= 1',
   );
+  await registerTrainingKernels();
   const optimizer = options.optimizer ?? tf.train.adam(options.learningRate ?? 1e-3);
   const rng = createRng(options.seed);
   const order = Int32Array.from({ length: n }, (_, i) => i);

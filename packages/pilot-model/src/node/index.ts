@@ -15,5 +15,13 @@ export type { DoctorReport } from './backend.js';
 export { doctorReport } from './backend.js';
 export type { OnnxOutputKindOption, OnnxPilotOptions } from './onnx-pilot.js';
 export { OnnxPilot, onnxruntimeVersion } from './onnx-pilot.js';
-export type { LoadModelOptions, ModelLoader } from './saved-model.js';
-export { loadModel, saveModel } from './saved-model.js';
+export type {
+  RuntimeCandidate,
+  RuntimeChoice,
+  RuntimeChoosingOptions,
+  RuntimeOption,
+  ScoringRuntime,
+} from './runtime.js';
+export { RUNTIME_OPTIONS, RuntimeChoosingPilot, releasePilot } from './runtime.js';
+export type { LoadedModel, LoadModelOptions, ModelLoader } from './saved-model.js';
+export { loadModel, openModel, saveModel } from './saved-model.js';

@@ -8,6 +8,7 @@ import {
   sigmoid,
 } from '@rarefy/sampling-core';
 import { env, InferenceSession, Tensor } from 'onnxruntime-node';
+import { hashingTransform } from '../onnx/hashing.js';
 import { inspectOnnxModel, type OnnxModelSummary } from '../onnx/inspect.js';
 import {
   METADATA_INPUTS,
@@ -45,8 +46,10 @@ export interface OnnxPilotOptions {
    */
   outputKind?: OnnxOutputKindOption;
   /**
-   * Applied to every batch before its columns are read: for example, replace a string column by its
-   * hashed int64 ids (as the model manifest's hashing record says) for a network's id input.
+   * Applied to every batch before its columns are read. Default: for a model whose metadata has a
+   * hashing record (`rarefy.hashing`, written by `mlpToOnnx` for a network with embeddings), string
+   * columns are hashed into the int64 ids its inputs take, exactly as in training (see
+   * {@link hashingTransform}); otherwise none.
    */
   transform?: (batch: ColumnBatch) => ColumnBatch;
   /** onnxruntime session options (threads, optimisation level). */
@@ -186,7 +189,8 @@ export class OnnxPilot implements Pilot {
       const outputName = resolveOutput(session, options.outputName, source);
       const outputKind = options.outputKind ?? 'auto';
       requireOutputKind(outputKind);
-      return new OnnxPilot(session, bindings, outputName, outputKind, summary, source, options.transform);
+      const transform = options.transform ?? hashingTransform(summary.metadata, source);
+      return new OnnxPilot(session, bindings, outputName, outputKind, summary, source, transform);
     } catch (error) {
       await session.release();
       throw error;
