@@ -87,6 +87,31 @@ describe('fitRareEvents: hand-checkable pieces', () => {
       expect(pilot.coefficients[j]).toBeCloseTo(plain.coefficients[j] as number, 10);
   });
 
+  for (const design of ['uniform', 'proportional', 'optL', 'optA', 'LCC'] as const) {
+    it(`${design}: returnPopulationPi gives pi at every row, equal to sample.pi on the kept rows`, () => {
+      const options = { ...small, design, pilotSize: 100, sampleSize: 600, seed: 21 };
+      const plain = fitRareEvents(options);
+      expect(plain.populationPi).toBeUndefined();
+      const fit = fitRareEvents({ ...options, returnPopulationPi: true });
+      // Asking for pi changes nothing else: same draws, same sample, same estimate.
+      expect(fit.sample.rows).toEqual(plain.sample.rows);
+      expect(fit.coefficients).toEqual(plain.coefficients);
+      const pi = fit.populationPi as Float64Array;
+      expect(pi.length).toBe(small.x.rows);
+      for (let k = 0; k < fit.sample.rows.length; k++)
+        expect(pi[fit.sample.rows[k] as number]).toBe(fit.sample.pi[k]);
+      // Over the negatives, pi sums to the expected number kept (the scale's own total).
+      let expectedNegatives = 0;
+      for (let i = 0; i < small.x.rows; i++) {
+        const value = pi[i] as number;
+        expect(value).toBeGreaterThan(0);
+        expect(value).toBeLessThanOrEqual(1);
+        if (small.y[i] === 0) expectedNegatives += value;
+      }
+      expect(expectedNegatives).toBeCloseTo(fit.sample.expectedNegatives, 6);
+    });
+  }
+
   for (const design of ['uniform', 'proportional', 'optL', 'optA'] as const) {
     it(`${design}: offset = -log(pi), weight = 1 (positives) or 1/pi (negatives); sizes are the kept labels`, () => {
       const fit = fitRareEvents({ ...small, design, pilotSize: 100, sampleSize: 600, seed: 21 });

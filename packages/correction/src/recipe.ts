@@ -6,6 +6,7 @@ import {
   type DesignName,
   designScores,
   drawBalancedPilot,
+  keepProbability,
   linearPredictor,
   logisticDesignScores,
   optAMatrix,
@@ -74,6 +75,12 @@ export interface FitRareEventsOptions {
   ridge?: number;
   /** Combine pilot and subsample estimates (A.8; default true, false with a ridge). */
   combine?: boolean;
+  /**
+   * Also return {@link RareEventsFit.populationPi}: pi at every row of `x`, kept or not (default
+   * false: it costs one Float64Array of `x.rows` values). Plots of the kept and dropped negatives
+   * and other diagnostics need it.
+   */
+  returnPopulationPi?: boolean;
   /** Seed (default 1) or a generator. */
   seed?: number | string;
   rng?: Rng;
@@ -122,6 +129,12 @@ export interface RareEventsFit {
   readonly pilot: { readonly draw: PilotDraw; readonly coefficients: Float64Array } | null;
   /** The kept rows with `pi`, `offset` and `weight`. */
   readonly sample: SampleResult;
+  /**
+   * With `returnPopulationPi`: the design's negative-keep probability pi (mixed, floored, capped) at
+   * every row of `x`, in row order, positives included: the value `sample.pi` holds for the rows
+   * that were kept, and the one each dropped negative was refused with.
+   */
+  readonly populationPi?: Float64Array;
   /** The scale solution (c, expected sizes, rows at the cap and the floor). */
   readonly scale: ScaleSolution;
   /** Population class counts. */
@@ -307,6 +320,11 @@ export function fitRareEvents(options: FitRareEventsOptions): RareEventsFit {
 
   progress('sample');
   const sample = sampleWithScores(design, scores, y, scale, rng);
+  let populationPi: Float64Array | undefined;
+  if (options.returnPopulationPi === true) {
+    populationPi = new Float64Array(x.rows);
+    for (let i = 0; i < x.rows; i++) populationPi[i] = keepProbability(scores[i] as number, scale);
+  }
   const t5 = now();
 
   // Second stage on the kept rows (A.4 started at the corrected pilot; A.5 started at 0), then A.8.
@@ -371,6 +389,7 @@ export function fitRareEvents(options: FitRareEventsOptions): RareEventsFit {
     },
     pilot,
     sample,
+    ...(populationPi === undefined ? {} : { populationPi }),
     scale,
     population: { rows: x.rows, positives: counts.positives, negatives: counts.negatives },
     timings: {

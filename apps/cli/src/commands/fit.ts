@@ -8,6 +8,7 @@ import { formatDuration, formatNumber, formatTable } from '../format.js';
 import { printJson, printLine } from '../io.js';
 import type { CommandContext } from '../program.js';
 import { createProgress } from '../progress.js';
+import { type SamplingDiagnostics, samplingDiagnostics } from './diagnostics.js';
 import { addRecipeOptions, byName, type RecipeCliOptions } from './shared.js';
 
 /** The options of `rarefy fit`, as commander parses them. */
@@ -16,6 +17,8 @@ export interface FitOptions extends RecipeCliOptions {
   label: string;
   /** Save the corrected final model as a `logistic` model folder here (atomically). */
   save?: string;
+  /** Also score every row: calibration of the corrected and the naive model, pi of kept and dropped negatives. */
+  diagnostics?: boolean;
   json?: boolean;
 }
 
@@ -46,6 +49,12 @@ export interface FitResult {
   timings: Record<string, number>;
   /** With `--save`: the absolute path of the model folder written. */
   saved?: string;
+  /**
+   * With `--diagnostics`: the corrected and the naive model's calibration on every row of the data
+   * (unsampled), with reliability bins, and the pi of the kept and the dropped negatives (what
+   * `rarefy report` draws).
+   */
+  diagnostics?: SamplingDiagnostics;
 }
 
 /** Builds the JSON result from a fit (shared by `fit` and tests). */
@@ -113,14 +122,19 @@ export async function fit(options: FitOptions, context: CommandContext): Promise
       piMin: options.piMin,
       takeWholeClass: options.takeWholeClass ?? false,
       seed: options.seed,
+      ...(options.diagnostics ? { returnPopulationPi: true } : {}),
       onProgress: (stage) => stages.update(0, stage),
     });
   } finally {
     stages.stop();
   }
-  if (options.save === undefined) return fitResult(result, readSeconds, (io.now() - started) / 1000);
+  const diagnostics = options.diagnostics
+    ? { diagnostics: samplingDiagnostics(data.x, data.y, result, options.data) }
+    : {};
+  if (options.save === undefined)
+    return { ...fitResult(result, readSeconds, (io.now() - started) / 1000), ...diagnostics };
   const saved = await saveFit(options.save, result, options);
-  return { ...fitResult(result, readSeconds, (io.now() - started) / 1000), saved };
+  return { ...fitResult(result, readSeconds, (io.now() - started) / 1000), saved, ...diagnostics };
 }
 
 /**
@@ -205,6 +219,10 @@ export function registerFit(program: Command, context: CommandContext): Command 
     .option(
       '--save <dir>',
       'save the corrected model as a folder (manifest.json, coefficients.json, model.onnx) for score, export and serve',
+    )
+    .option(
+      '--diagnostics',
+      'also score every row: calibration of the corrected and the naive model on the unsampled data, and pi of the kept and dropped negatives (for rarefy report)',
     );
   addRecipeOptions(command, { design: 'optA' });
   return command

@@ -6,13 +6,15 @@ import {
   fitRareEvents,
   predictProbability,
 } from '@rarefy/correction';
-import { selectRows, simulateRareEvents } from '@rarefy/sampling-core';
+import { type PiDistribution, piDistribution } from '@rarefy/demo/charts';
+import { DESIGN_NAMES, selectRows, simulateRareEvents } from '@rarefy/sampling-core';
 import type { Command } from 'commander';
 import { formatDuration, formatNumber, formatTable } from '../format.js';
 import { printJson, printLine } from '../io.js';
 import { integer, positiveInteger } from '../options.js';
 import type { CommandContext } from '../program.js';
 import { createProgress } from '../progress.js';
+import { type CalibrationSummary, calibrationSummary } from './diagnostics.js';
 import { byName } from './shared.js';
 
 /** The options of `rarefy quickstart`. */
@@ -26,14 +28,17 @@ export interface QuickstartOptions {
   json?: boolean;
 }
 
-/** One model's calibration on fresh, unsampled data. */
-export interface QuickstartCalibration {
-  model: string;
-  /** Mean predicted probability / observed rate (1 is right). */
-  calibrationInTheLarge: number;
-  logLoss: number;
-  rocAuc: number;
-  expectedCalibrationError: number;
+/** One model's calibration on fresh, unsampled data: every metric of ALGORITHMS.md part C and the reliability bins. */
+export type QuickstartCalibration = CalibrationSummary;
+
+/** One design's fit with the quickstart's seed: estimates with 95% intervals (what `rarefy report` draws). */
+export interface QuickstartDesignFit {
+  design: string;
+  estimator: string;
+  coefficients: Record<string, number>;
+  lower: Record<string, number>;
+  upper: Record<string, number>;
+  sample: { positives: number; negatives: number };
 }
 
 /** What `rarefy quickstart --json` prints. */
@@ -65,7 +70,11 @@ export interface QuickstartResult {
     coverage: number;
     secondsPerFit: number;
   }>;
-  calibration: { rows: number; observedRate: number; models: QuickstartCalibration[] };
+  calibration: { rows: number; observedRate: number; evaluatedOn: string; models: QuickstartCalibration[] };
+  /** Every design fitted once with the log-odds estimator and the quickstart's seed. */
+  designFits: QuickstartDesignFit[];
+  /** pi of every negative under the optA design of the calibration check, kept and dropped. */
+  piDistribution: PiDistribution;
   seconds: number;
 }
 
@@ -141,6 +150,7 @@ export async function quickstart(
     pilotSize: options.pilotSize,
     sampleSize: options.sampleSize,
     seed: options.seed,
+    returnPopulationPi: true,
   });
   const naive = fitLogistic(selectRows(x, corrected.sample.rows), corrected.sample.labels, {
     input: 'sample',
@@ -151,12 +161,28 @@ export async function quickstart(
     ['optA sample, naive (no correction)', naive.coefficients],
   ].map(([model, coefficients]) => {
     const report = calibrationReport(holdout.y, predictProbability(holdout.x, coefficients as Float64Array));
+    return calibrationSummary(model as string, report);
+  });
+  // One fit per design with the same seed: coefficient estimates and intervals side by side.
+  const designFits: QuickstartDesignFit[] = DESIGN_NAMES.map((design) => {
+    const fit =
+      design === 'optA'
+        ? corrected
+        : fitRareEvents({
+            x,
+            y,
+            design,
+            pilotSize: options.pilotSize,
+            sampleSize: options.sampleSize,
+            seed: options.seed,
+          });
     return {
-      model: model as string,
-      calibrationInTheLarge: report.calibrationInTheLarge,
-      logLoss: report.logLoss,
-      rocAuc: report.rocAuc,
-      expectedCalibrationError: report.expectedCalibrationError,
+      design,
+      estimator: fit.estimator,
+      coefficients: byName(x.names, fit.coefficients),
+      lower: byName(x.names, fit.lower),
+      upper: byName(x.names, fit.upper),
+      sample: { positives: fit.sample.positives, negatives: fit.sample.negatives },
     };
   });
 
@@ -189,7 +215,16 @@ export async function quickstart(
       coverage: row.coverage ?? Number.NaN,
       secondsPerFit: row.secondsPerFit,
     })),
-    calibration: { rows: holdout.x.rows, observedRate: holdout.positives / holdout.x.rows, models },
+    calibration: {
+      rows: holdout.x.rows,
+      observedRate: holdout.positives / holdout.x.rows,
+      evaluatedOn: `${holdout.x.rows.toLocaleString('en-US')} fresh rows (unsampled)`,
+      models,
+    },
+    designFits,
+    piDistribution: piDistribution(y, corrected.populationPi as Float64Array, corrected.sample.rows, {
+      design: 'optA',
+    }),
     seconds: (io.now() - started) / 1000,
   };
 }
