@@ -7,11 +7,14 @@
  *    that its peak RSS is the sampling path's alone. Targets: >= 5 million rows/s, peak RSS < 500 MB.
  *    Baseline: a scan that reads every column of the file once.
  * 3. `rarefy sample` on the same 1e7-row Parquet file through the DuckDB path (sampleWithEngine: counts,
- *    pilot draw, score histogram and the sampling COPY, all in SQL), as a separate process: wall
- *    time, rows/s and the child's peak RSS (from an exit hook printing process.resourceUsage().maxRSS).
+ *    pilot draw, score histogram and the sampling COPY, all in SQL), as a separate process, for the
+ *    proportional, optA and optL designs: wall time, rows/s, the child's peak RSS (from an exit hook
+ *    printing process.resourceUsage().maxRSS) and the standard error of the expected size that the
+ *    scale's subsample leaves (`scaleSample`; default 1e6 rows per class) beside the realised size.
  *    The CLI runs from apps/cli/dist/bin.js when it is built and newer than the sources, else from the
- *    sources through tsx (reported). Targets: >= 5 million rows/s, peak RSS < 500 MB. Baseline: a plain
- *    `SELECT count(*)` over the same file in the same run, and the same in a child process.
+ *    sources through tsx (reported); RAREFY_BENCH_CLI=<path to a built bin.js> overrides both.
+ *    Targets: >= 5 million rows/s, peak RSS < 500 MB. Baseline: a plain `SELECT count(*)` over the
+ *    same file in the same run, and the same in a child process.
  *    `--cli-only` runs just this part.
  * Run with `pnpm bench` in packages/data-io (bench/run.ts imports this file at its end), or alone
  * with `node --conditions=@rarefy/source --import tsx bench/duckdb.ts`.
@@ -198,6 +201,20 @@ async function main(): Promise<void> {
       options: { ...base, ...constants, design, rowKey: 'id' },
     });
     cases.push({ name: `${design}, setseed + random()`, options: { ...base, ...constants, design } });
+    if (design === 'optA') {
+      // What sampleWithEngine runs for optA: the full score only where a bound of pi allows a keep.
+      cases.push({
+        name: `${design} prefilter, hash(id, seed)`,
+        options: {
+          ...base,
+          ...constants,
+          design,
+          rowKey: 'id',
+          keepColumns: ['id', 'y', ...FEATURES],
+          prefilter: true,
+        },
+      });
+    }
   }
   const { stdout } = await promisify(execFile)(
     process.execPath,
@@ -255,8 +272,13 @@ const RSS_HOOK = `data:text/javascript,${encodeURIComponent(
   "process.on('exit', () => process.stderr.write(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\\n'));",
 )}`;
 
-/** How to start the `rarefy` CLI: the built bin when it is newer than the sources, else the sources. */
+/**
+ * How to start the `rarefy` CLI: `RAREFY_BENCH_CLI` (a built bin.js, e.g. of another checkout) when
+ * set, else the built bin when it is newer than the sources, else the sources.
+ */
 async function cliCommand(): Promise<{ args: string[]; how: string }> {
+  const given = process.env.RAREFY_BENCH_CLI;
+  if (given !== undefined && given !== '') return { args: [given], how: `node ${given} (RAREFY_BENCH_CLI)` };
   const cli = join(packageDirectory, '..', '..', 'apps', 'cli');
   const built = join(cli, 'dist', 'bin.js');
   const builtTime = await stat(built).then(
@@ -283,6 +305,10 @@ interface CliRun {
   sample: { positives: number; negatives: number };
   scale: number;
   commandSeconds: number;
+  /** The subsample's estimate of the expected kept negatives, its standard error and the Poisson sd. */
+  expectedNegatives: number;
+  expectedStandardError: number | null;
+  realisedStandardDeviation: number | null;
 }
 
 /** Runs one child process, returning its wall time, stdout and peak RSS. */
@@ -335,7 +361,7 @@ async function cliSample(): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'rarefy-bench-cli-'));
   const runs: CliRun[] = [];
   try {
-    for (const design of ['proportional', 'optA'] as const) {
+    for (const design of ['proportional', 'optA', 'optL'] as const) {
       const out = join(directory, `${design}.parquet`);
       const cliArgs = [
         ...args,
@@ -367,6 +393,10 @@ async function cliSample(): Promise<void> {
         sample: { positives: number; negatives: number };
         scale: { value: number };
         seconds: number;
+        expected: { negatives: number };
+        scaleSample?: {
+          negatives: { standardError: number; realisedStandardDeviation: number };
+        } | null;
       };
       runs.push({
         design,
@@ -376,6 +406,9 @@ async function cliSample(): Promise<void> {
         sample: parsed.sample,
         scale: parsed.scale.value,
         commandSeconds: parsed.seconds,
+        expectedNegatives: parsed.expected.negatives,
+        expectedStandardError: parsed.scaleSample?.negatives.standardError ?? null,
+        realisedStandardDeviation: parsed.scaleSample?.negatives.realisedStandardDeviation ?? null,
       });
     }
   } finally {
@@ -401,6 +434,8 @@ async function cliSample(): Promise<void> {
         'rows/s': Math.round(run.rowsPerSecond),
         'command s': run.commandSeconds,
         'peak RSS MB': Math.round(run.maxRssMegabytes),
+        'kept negatives': run.sample.negatives,
+        'expected (se) [Poisson sd]': `${Math.round(run.expectedNegatives)} (${Math.round(run.expectedStandardError ?? 0)}) [${Math.round(run.realisedStandardDeviation ?? 0)}]`,
       })),
       {
         case: 'SELECT count(*) (in this process)',
@@ -408,6 +443,8 @@ async function cliSample(): Promise<void> {
         'rows/s': Math.round(PARQUET_ROWS / countSeconds),
         'command s': countSeconds,
         'peak RSS MB': 0,
+        'kept negatives': 0,
+        'expected (se) [Poisson sd]': '',
       },
       ...(countChild === null
         ? []
@@ -418,6 +455,8 @@ async function cliSample(): Promise<void> {
               'rows/s': Math.round(PARQUET_ROWS / countChild.seconds),
               'command s': countChild.seconds,
               'peak RSS MB': Math.round(countChild.maxRssBytes / 2 ** 20),
+              'kept negatives': 0,
+              'expected (se) [Poisson sd]': '',
             },
           ]),
     ]),

@@ -265,6 +265,66 @@ describe('samplingSql executed by DuckDB', () => {
     expect(Object.keys(all[0] ?? {})).toEqual(['id', 'y', ...features, 'pi', 'offset', 'weight']);
   });
 
+  describe('optA prefilter', () => {
+    const columns = ['id', 'y', ...features];
+    const prefiltered = (c: Case, rowKey: string | undefined, table = 'events') =>
+      samplingSql({ ...options(c, rowKey), inputTable: table, keepColumns: columns, prefilter: true });
+
+    for (const setting of settings) {
+      it(`${setting.label}, alpha ${setting.alpha}, piMin ${setting.piMin}: pi, offset, weight equal the in-process values`, async () => {
+        const c = solve('optA', setting.alpha, setting.piMin);
+        check(c, await runSample(prefiltered(c, setting.rowKey)));
+      });
+    }
+
+    it('keeps exactly the rows and the pi of the statement without it, and writes the same columns', async () => {
+      const c = solve('optA', 0.1, 1e-6);
+      const plain = await runSample(samplingSql(options(c, 'id')));
+      const fast = await runSample(prefiltered(c, 'id'));
+      expect(fast).toEqual(plain);
+      const [row] = await engine.query(`SELECT * FROM (${prefiltered(c, 'id')}) LIMIT 1`);
+      expect(Object.keys(row ?? {})).toEqual([...columns, 'pi', 'offset', 'weight']);
+      // The bound is what skips the full score: far fewer negatives pass it than the whole class.
+      const sql = prefiltered(c, 'id');
+      const bound = sql.slice(sql.indexOf('  WHERE CASE WHEN'), sql.indexOf(') AS scored'));
+      const inner = sql.slice(sql.indexOf('    SELECT\n      src.*'), sql.indexOf('  ) AS probed'));
+      const [passed] = await engine.query(
+        `SELECT count(*) FILTER (WHERE y = 0) AS negatives FROM (${inner}) AS probed ${bound.replace('  WHERE', 'WHERE')}`,
+      );
+      const negatives = ROWS - data.positives;
+      expect(Number(passed?.negatives)).toBeGreaterThanOrEqual(fast.filter((kept) => kept.y === 0).length);
+      expect(Number(passed?.negatives)).toBeLessThan(0.5 * negatives);
+    });
+
+    it('still names a NULL feature or a label other than 0/1, and is ignored outside optA', async () => {
+      await engine.query(
+        'CREATE OR REPLACE TABLE broken_feature_optA AS SELECT * REPLACE (CASE WHEN id = 7 THEN NULL ELSE x3 END AS x3) FROM events',
+      );
+      await engine.query(
+        'CREATE OR REPLACE TABLE broken_label_optA AS SELECT * REPLACE (CASE WHEN id = 9 THEN 2 ELSE y END AS y) FROM events',
+      );
+      const c = solve('optA', 0.1, 1e-6);
+      await expect(runSample(prefiltered(c, 'id', 'broken_feature_optA'))).rejects.toThrow(
+        /feature x3 is NULL/,
+      );
+      await expect(runSample(prefiltered(c, 'id', 'broken_label_optA'))).rejects.toThrow(
+        /label y is not 0 or 1/,
+      );
+      const optL = solve('optL', 0.1, 1e-6);
+      expect(samplingSql({ ...options(optL, 'id'), keepColumns: columns, prefilter: true })).toBe(
+        samplingSql({ ...options(optL, 'id'), keepColumns: columns }),
+      );
+    });
+
+    it("refuses keepColumns '*' and a kept column named like a helper", () => {
+      const c = solve('optA', 0.1, 1e-6);
+      expect(() => samplingSql({ ...options(c, 'id'), prefilter: true })).toThrow(/keepColumns/);
+      expect(() =>
+        samplingSql({ ...options(c, 'id'), keepColumns: ['id', 'RAREFY_PREFILTER_P'], prefilter: true }),
+      ).toThrow(/helper column/);
+    });
+  });
+
   it('reports the largest relative error of pi seen', () => {
     // Printed for the record; the per-row bound is asserted above.
     console.log(

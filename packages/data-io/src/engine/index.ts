@@ -8,7 +8,14 @@ export type {
   EngineSamplePlan,
   EngineSampleProgress,
   EngineSampleResult,
+  EngineScaleSample,
+  EngineScaleSampleClass,
   EngineStageName,
 } from './sample-with-engine.js';
-export { engineSamplingSql, planEngineSample, sampleWithEngine } from './sample-with-engine.js';
+export {
+  DEFAULT_SCALE_SAMPLE_ROWS,
+  engineSamplingSql,
+  planEngineSample,
+  sampleWithEngine,
+} from './sample-with-engine.js';
 export type { SqlColumn, SqlEngine, SqlSourceHandle } from './sql-engine.js';

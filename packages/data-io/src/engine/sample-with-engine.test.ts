@@ -15,13 +15,21 @@ import { designMatrixColumns, writeCsvFile } from '../node.js';
 import { doubleLiteral } from '../sql/index.js';
 import { ScoreHistogram } from '../stream-sample/histogram.js';
 import { HISTOGRAM_BITS, solveHistogramScale } from '../stream-sample/scale-solver.js';
-import { binKeyQuery, planEngineSample, sampleWithEngine } from './sample-with-engine.js';
+import {
+  binKeyQuery,
+  DEFAULT_SCALE_SAMPLE_ROWS,
+  type EngineScaleSampleClass,
+  planEngineSample,
+  sampleWithEngine,
+} from './sample-with-engine.js';
 
 const ROWS = 40_000;
 const FEATURES = ['x1', 'x2', 'x3'];
 let directory: string;
 let csvPath: string;
 let parquetPath: string;
+/** The same rows sorted by the label, then by a feature: what a row-level subsample must not mind. */
+let sortedPath: string;
 let engine: DuckDbEngine;
 let x: DesignMatrix;
 let y: Uint8Array;
@@ -37,6 +45,11 @@ beforeAll(async () => {
   await writeCsvFile(csvPath, columns);
   engine = await DuckDbEngine.open({ threads: 2 });
   await engine.copyToParquet(`SELECT * FROM ${engine.relation(csvPath)}`, parquetPath);
+  sortedPath = join(directory, 'sorted.parquet');
+  await engine.copyToParquet(
+    `SELECT * FROM ${engine.relation(csvPath)} ORDER BY y DESC, x1 DESC`,
+    sortedPath,
+  );
 });
 
 afterAll(async () => {
@@ -108,6 +121,18 @@ describe('sampleWithEngine', () => {
       });
       expect(stages).toEqual(['count', 'pilot', 'histogram', 'sample']);
       expect(result.rowsRead).toBe(ROWS);
+      // optA's statement skips the full score where a bound of pi rules the row out (same rows, same pi).
+      expect(result.sql.includes('rarefy_prefilter_p')).toBe(design === 'optA');
+      // Fewer rows than the default scaleSampleRows: every row fills the histogram, which is exact.
+      expect(result.scaleSample?.rowsPerClass).toBe(DEFAULT_SCALE_SAMPLE_ROWS);
+      expect(result.scaleSample?.negatives).toMatchObject({
+        fraction: 1,
+        rows: result.population.negatives,
+        standardError: 0,
+      });
+      expect(result.scaleSample?.positives?.rows ?? null).toBe(
+        design === 'LCC' ? result.population.positives : null,
+      );
       const coefficients = result.pilot?.coefficients ?? [];
       const optAInverse = result.pilot?.optAInverse ?? null;
       const scores = inProcessScores(design, coefficients, optAInverse);
@@ -208,6 +233,8 @@ describe('sampleWithEngine', () => {
     });
     expect(stages).toEqual(['count']);
     expect(uniform.pilot).toBeNull();
+    expect(uniform.scaleSample).toBeNull();
+    expect(plan.scaleSample).toBeNull();
     expect(uniform.scale.value * (1 - 0)).toBeCloseTo(1000 / uniform.population.negatives, 15);
   });
 
@@ -384,5 +411,171 @@ describe('sampleWithEngine', () => {
     const names = (await engine.describe((await engine.openSource(out)).table)).map((column) => column.name);
     expect(names).toEqual(['id', 'y', 'x1', 'x2', 'x3', 'pi', 'offset', 'weight']);
     expect(INTERCEPT_NAME).toBe(result.pilot?.names[0]);
+  });
+});
+
+/** The in-process truth at a solved scale: expected kept rows of each class and the Poisson variance. */
+function truthAt(
+  design: DesignName,
+  coefficients: readonly number[],
+  optAInverse: readonly number[] | null,
+  solution: Parameters<typeof keepProbability>[1],
+) {
+  const scores = inProcessScores(design, coefficients, optAInverse);
+  const negatives = { expected: 0, variance: 0 };
+  const positives = { expected: 0, variance: 0 };
+  for (let i = 0; i < ROWS; i++) {
+    const s = scores[i] as number;
+    if (y[i] === 0) {
+      const pi = keepProbability(s, solution);
+      negatives.expected += pi;
+      negatives.variance += pi * (1 - pi);
+    } else if (design === 'LCC') {
+      const a1 = keepProbability(1 - s, solution);
+      positives.expected += a1;
+      positives.variance += a1 * (1 - a1);
+    }
+  }
+  return { scores, negatives, positives };
+}
+
+describe('scaleSampleRows: the scale solved on a seeded row-level subsample', () => {
+  for (const [design, rowsPerClass] of [
+    ['optA', 5000],
+    ['LCC', 400],
+  ] as const) {
+    it(`${design}: on a file sorted by label and feature, the scale of the unsorted file; the true expected size within 4 reported standard errors; pi exact; the realised size within 4 sd`, async () => {
+      const options = {
+        label: 'y',
+        features: FEATURES,
+        design,
+        sampleSize: 3000,
+        pilotSize: 600,
+        alpha: 0.05,
+        seed: 3,
+        rowKey: 'id',
+        scaleSampleRows: rowsPerClass,
+      };
+      const out = join(directory, `subsampled-${design}.parquet`);
+      const result = await sampleWithEngine(engine, sortedPath, { ...options, out });
+      // The subsample is a hash of (row key, seed): the same rows whatever the order of the file.
+      const unsorted = await planEngineSample(engine, parquetPath, options);
+      expect(Math.abs(result.scale.value / unsorted.scale.value - 1)).toBeLessThan(1e-12);
+      expect(unsorted.scaleSample?.negatives.rows).toBe(result.scaleSample?.negatives.rows);
+
+      const report = result.scaleSample;
+      if (report === null) throw new Error('no scaleSample');
+      expect(report.rowsPerClass).toBe(rowsPerClass);
+      const { negatives, positives } = result.population;
+      const checkClass = (part: EngineScaleSampleClass, population: number) => {
+        expect(part.fraction).toBe(rowsPerClass / population);
+        // A Bernoulli(f) draw of the class: within 5 sd of f N.
+        expect(Math.abs(part.rows - rowsPerClass)).toBeLessThan(5 * Math.sqrt(rowsPerClass));
+        expect(part.standardError).toBeGreaterThanOrEqual(0);
+      };
+      checkClass(report.negatives, negatives);
+      expect(report.negatives.standardError).toBeGreaterThan(0);
+      expect(report.negatives.expected).toBeCloseTo(result.expected.negatives, 6);
+      if (design === 'LCC') {
+        if (report.positives === null) throw new Error('no positives in the LCC subsample');
+        checkClass(report.positives, positives);
+        expect(report.positives.expected).toBeCloseTo(result.expected.positives, 6);
+      } else {
+        expect(report.positives).toBeNull();
+      }
+
+      const truth = truthAt(
+        design,
+        result.pilot?.coefficients ?? [],
+        result.pilot?.optAInverse ?? null,
+        result.solution,
+      );
+      // The true expected size at the solved scale is within a few standard errors of the estimate.
+      expect(Math.abs(truth.negatives.expected - report.negatives.expected)).toBeLessThan(
+        4 * report.negatives.standardError,
+      );
+      if (design === 'LCC' && report.positives !== null) {
+        // Every positive is capped here (a1 = 1): then both are N1 and the standard error is 0.
+        expect(Math.abs(truth.positives.expected - report.positives.expected)).toBeLessThanOrEqual(
+          4 * report.positives.standardError + 1e-9 * positives,
+        );
+      }
+      // The reported Poisson sd estimates the true one.
+      const sd = Math.sqrt(truth.negatives.variance);
+      expect(Math.abs(report.negatives.realisedStandardDeviation / sd - 1)).toBeLessThan(0.15);
+      // The realised size varies around the true expectation by the Poisson noise.
+      expect(Math.abs(result.sample.negatives - truth.negatives.expected)).toBeLessThan(4 * sd);
+      // Every written pi is the exact inclusion probability at the scale used.
+      const kept = await engine.query(`SELECT id, y, pi FROM ${engine.relation(out)}`);
+      expect(kept.length).toBe(result.sample.negatives + result.sample.positives);
+      for (const row of kept) {
+        if (Number(row.y) === 1 && design !== 'LCC') continue;
+        const pi = keepProbability(truth.scores[Number(row.id)] as number, result.solution);
+        expect(Math.abs((row.pi as number) - pi) / pi).toBeLessThan(1e-12);
+      }
+    });
+  }
+
+  it('reports calibrated standard errors: over 30 seeds the z-scores of the true expected size have mean square near 1', async () => {
+    const rowsPerClass = 3000;
+    const squares: number[] = [];
+    for (let seed = 1; seed <= 30; seed++) {
+      const plan = await planEngineSample(engine, parquetPath, {
+        label: 'y',
+        features: FEATURES,
+        design: 'optL',
+        sampleSize: 2000,
+        pilotSize: 400,
+        seed,
+        rowKey: 'id',
+        scaleSampleRows: rowsPerClass,
+      });
+      const report = plan.scaleSample?.negatives;
+      if (report === undefined) throw new Error('no scaleSample');
+      const truth = truthAt('optL', plan.pilotCoefficients, null, plan.solution);
+      squares.push(((truth.negatives.expected - report.expected) / report.standardError) ** 2);
+    }
+    const meanSquare = squares.reduce((sum, z2) => sum + z2, 0) / squares.length;
+    // chi-square(30) / 30: mean 1, sd 0.26; these bounds catch a standard error off by 40% either way.
+    expect(meanSquare).toBeGreaterThan(0.45);
+    expect(meanSquare).toBeLessThan(2);
+  });
+
+  it('is reproducible without a row key (a hash of the rows), exact under Infinity, and refuses bad values', async () => {
+    const options = {
+      label: 'y',
+      features: FEATURES,
+      design: 'optA' as const,
+      sampleSize: 2500,
+      pilotSize: 400,
+      seed: 4,
+      scaleSampleRows: 6000,
+    };
+    const fromParquet = await planEngineSample(engine, parquetPath, options);
+    const fromCsv = await planEngineSample(engine, csvPath, options);
+    expect(fromParquet.scaleSample?.negatives.fraction).toBeLessThan(1);
+    expect(fromCsv.scaleSample?.negatives.rows).toBe(fromParquet.scaleSample?.negatives.rows);
+    expect(Math.abs(fromCsv.scale.value / fromParquet.scale.value - 1)).toBeLessThan(1e-12);
+    // The fingerprint is a hash of the row's values: the order of the file does not matter either.
+    const fromSorted = await planEngineSample(engine, sortedPath, options);
+    expect(fromSorted.scaleSample?.negatives.rows).toBe(fromParquet.scaleSample?.negatives.rows);
+    expect(Math.abs(fromSorted.scale.value / fromParquet.scale.value - 1)).toBeLessThan(1e-12);
+
+    const exact = await planEngineSample(engine, parquetPath, { ...options, scaleSampleRows: Infinity });
+    const byDefault = await planEngineSample(engine, parquetPath, { ...options, scaleSampleRows: undefined });
+    expect(exact.scaleSample).toMatchObject({
+      rowsPerClass: null,
+      negatives: { fraction: 1, standardError: 0 },
+    });
+    expect(exact.scale.value).toBe(byDefault.scale.value);
+
+    for (const bad of [0, -5, 1.5, Number.NaN]) {
+      await expect(
+        planEngineSample(engine, parquetPath, { ...options, scaleSampleRows: bad }),
+      ).rejects.toMatchObject({
+        code: 'RAREFY_INVALID_ARGUMENT',
+        input: 'scaleSampleRows',
+      });
+    }
   });
 });

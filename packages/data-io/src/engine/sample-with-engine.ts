@@ -1,4 +1,5 @@
 import {
+  clampKeepProbability,
   DESIGN_NAMES,
   type DesignMatrix,
   type DesignName,
@@ -18,6 +19,7 @@ import {
   type SqlDialect,
   samplingSql,
 } from '../sql/index.js';
+import { PREFILTER_COLUMNS } from '../sql/sampling-sql.js';
 import { SAMPLE_COLUMNS } from '../stream-sample/batch-rows.js';
 import { ScoreHistogram } from '../stream-sample/histogram.js';
 import type { StreamSampleResult, StreamScale } from '../stream-sample/sample-stream.js';
@@ -75,12 +77,70 @@ export interface EnginePlanOptions {
   /** Seed of the pilot draw and of the sampling uniforms (a safe integer, default 1). */
   seed?: number;
   /**
+   * Rows per class whose design scores fill the histogram the `exact` scale is solved on (default
+   * {@link DEFAULT_SCALE_SAMPLE_ROWS}, one million; `Infinity` for every row). A class with more rows
+   * than this is subsampled row by row: each row is in the subsample when a hash uniform of (row key,
+   * or the rows' fingerprint without one, and a stream derived from the seed) is below
+   * f = scaleSampleRows / class size, so the subsample is the same for a seed whatever the engine's
+   * parallelism and unbiased whatever the order of the rows (a file sorted by the label or a feature
+   * included). Its bins are scaled up by (class size) / (rows drawn). The sampling statement still
+   * uses pi = min(1, c s) with the solved c for every row, so the written `pi`, offsets and weights
+   * are the exact inclusion probabilities; only the expected size at c is estimated rather than
+   * exact: `scaleSample` reports the estimate and its standard error beside the Poisson sd of the
+   * realised size, sqrt(sum pi (1 - pi)) (on 1e7 rows keeping 1% of the negatives, the default's
+   * standard error is about that sd; it shrinks as 1/sqrt(scaleSampleRows)). A class with at most
+   * this many rows is read whole and the histogram is exact, as it always is under `Infinity`.
+   * Ignored by `rate` (its mean score is exact) and `uniform` (nothing to score).
+   */
+  scaleSampleRows?: number;
+  /**
    * A column that identifies rows: the pilot draw and the sampling uniforms are then hashes of it
    * and the seed, so the sample is the same whatever the engine's parallelism.
    */
   rowKey?: string;
   /** Called when each statement starts and ends. */
   onProgress?: (progress: EngineSampleProgress) => void;
+}
+
+/** Rows per class of the subsample the scale is solved on, unless `scaleSampleRows` says otherwise. */
+export const DEFAULT_SCALE_SAMPLE_ROWS = 1_000_000;
+
+/** One class's part of an {@link EngineScaleSample}. */
+export interface EngineScaleSampleClass {
+  /** The Bernoulli rate of the class's rows in the histogram: min(1, rows per class / class size). */
+  readonly fraction: number;
+  /** Rows of the class whose scores filled the histogram (every row of it when `fraction` is 1). */
+  readonly rows: number;
+  /**
+   * The estimated expected kept rows of the class at the solved scale: (class size / `rows`) times
+   * the sum of the subsample's keep probabilities (within the histogram's bins), i.e. the target.
+   */
+  readonly expected: number;
+  /**
+   * The standard error of `expected` as an estimate of the class's true expected kept rows, from the
+   * subsample (simple random sampling given its size: N sqrt((1 - n/N) s^2 / n), s^2 the sample
+   * variance of the keep probabilities); 0 when the class was read whole.
+   */
+  readonly standardError: number;
+  /**
+   * The estimated sd of the realised kept rows around their expectation, sqrt(sum pi (1 - pi)) over
+   * the class (Poisson sampling): the spread every run has, subsampled scale or not.
+   */
+  readonly realisedStandardDeviation: number;
+}
+
+/**
+ * How the histogram that solved the `exact` scale was filled (see `scaleSampleRows`) and what that
+ * leaves uncertain. The realised kept negatives vary around the target with a standard deviation of
+ * about sqrt(standardError^2 + realisedStandardDeviation^2).
+ */
+export interface EngineScaleSample {
+  /** `scaleSampleRows` (null for `Infinity`: every row). */
+  readonly rowsPerClass: number | null;
+  /** The negatives' subsample. */
+  readonly negatives: EngineScaleSampleClass;
+  /** LCC only, whose histogram holds the positives' 1 - s too; null otherwise (every positive is kept). */
+  readonly positives: EngineScaleSampleClass | null;
 }
 
 /** Options of {@link sampleWithEngine}. */
@@ -106,10 +166,13 @@ export interface EngineSamplePlan {
   readonly optAInverse: readonly number[] | null;
   /**
    * The solved scale. `expectedNegatives`, `expectedPositives`, `atCap` and `atFloor` are the
-   * histogram's estimates (within a fraction of a percent); under `rate` the expected sizes are
+   * histogram's estimates (within a fraction of a percent when every row filled it; from a subsample
+   * otherwise, with the standard errors in `scaleSample`); under `rate` the expected sizes are
    * c times the score sums and the counts at the floor and cap are not measured (0).
    */
   readonly solution: ScaleSolution;
+  /** How the histogram was filled and the standard errors it leaves; null without one (`rate`, `uniform`). */
+  readonly scaleSample: EngineScaleSample | null;
   /** The scale as `sampleStream` reports it (method `histogram` or `rate`). */
   readonly scale: StreamScale;
   /** The source's class counts. */
@@ -124,10 +187,13 @@ export interface EngineSamplePlan {
 
 /**
  * The result of {@link sampleWithEngine}: `sampleStream`'s shape, except that `sample` is counted on
- * the written file, `expected` is the histogram's estimate (see {@link EngineSamplePlan}) and `passes`
- * counts the statements run over the source (the count of the output not included).
+ * the written file, `expected` is the histogram's estimate (see {@link EngineSamplePlan}; from the
+ * scale's subsample on a large input, with its standard error in `scaleSample`) and `passes` counts
+ * the statements run over the source (the count of the output not included).
  */
 export interface EngineSampleResult extends StreamSampleResult {
+  /** As {@link EngineSamplePlan.scaleSample}: the subsample the scale was solved on, and its standard errors. */
+  readonly scaleSample: EngineScaleSample | null;
   /** The sampling statement that wrote the sample. */
   readonly sql: string;
   /** The file written. */
@@ -169,6 +235,8 @@ interface ValidOptions {
   piMin: number;
   seed: number;
   rowKey: string | undefined;
+  /** Rows per class of the scale's subsample (Infinity: every row). */
+  scaleSampleRows: number;
   /** The given pilot's coefficients, checked against `features` (undefined: the engine fits one). */
   pilotCoefficients: readonly number[] | undefined;
 }
@@ -210,6 +278,19 @@ function validate(options: EnginePlanOptions): ValidOptions {
   }
   const seed = options.seed ?? 1;
   if (!Number.isSafeInteger(seed)) throw invalidOption('seed', seed, 'pass an integer seed, e.g. 1');
+  const scaleSampleRows = options.scaleSampleRows ?? DEFAULT_SCALE_SAMPLE_ROWS;
+  if (
+    !(
+      scaleSampleRows === Number.POSITIVE_INFINITY ||
+      (Number.isSafeInteger(scaleSampleRows) && scaleSampleRows >= 1)
+    )
+  ) {
+    throw invalidOption(
+      'scaleSampleRows',
+      scaleSampleRows,
+      `pass a positive integer number of rows per class (default ${DEFAULT_SCALE_SAMPLE_ROWS}), or Infinity to solve the scale on every row`,
+    );
+  }
   if (options.features?.includes(label)) {
     throw invalidOption('features', label, 'leave the label column out of the features');
   }
@@ -226,6 +307,7 @@ function validate(options: EnginePlanOptions): ValidOptions {
     piMin,
     seed,
     rowKey: options.rowKey,
+    scaleSampleRows,
     pilotCoefficients,
   };
 }
@@ -492,6 +574,10 @@ async function plan(
   requireBothClasses({ negatives, positives }, label);
   const population = { rows, positives, negatives };
 
+  // What identifies a row for the hash uniforms of the pilot draw and the scale's subsample.
+  const rowIdentity =
+    valid.rowKey === undefined ? engine.fingerprint([y, ...x]) : quote(valid.rowKey, 'rowKey');
+
   // 2. The pilot: given, or per class the rows with the smallest hash uniforms of (row key, seed) --
   // a simple random sample without replacement, the same for a seed whatever the engine's parallelism.
   let coefficients: readonly number[] = [0];
@@ -507,8 +593,7 @@ async function plan(
     };
   } else if (design !== 'uniform') {
     const sizes = pilotSizes(valid.pilotSize, negatives, positives, valid.takeWholeClass);
-    const key = valid.rowKey === undefined ? engine.fingerprint([y, ...x]) : quote(valid.rowKey, 'rowKey');
-    const uniform = spec.hashUniform(key, String(seed));
+    const uniform = spec.hashUniform(rowIdentity, String(seed));
     const selected = [
       `${y} AS ${quote('rarefy_label', 'label')}`,
       ...x.map((c, j) => `${c} AS ${quote(`f${j}`, 'feature')}`),
@@ -623,40 +708,76 @@ async function plan(
   const slopeFactor = 1 - alpha;
   let solution: ScaleSolution;
   let scale: StreamScale;
+  let scaleSample: EngineScaleSample | null = null;
   if (rate === undefined) {
     const negativeHistogram = new ScoreHistogram(HISTOGRAM_BITS);
     const positiveHistogram = lcc ? new ScoreHistogram(HISTOGRAM_BITS) : null;
+    // The bins of each class as the engine aggregated them (before any scaling up), and its zeros.
+    const classBins: [HistogramBin[], HistogramBin[]] = [[], []];
+    const classZeros: [number, number] = [0, 0];
+    const fractions: [number, number] = [
+      subsampleFraction(valid.scaleSampleRows, negatives),
+      subsampleFraction(valid.scaleSampleRows, positives),
+    ];
     if (design === 'uniform') {
       negativeHistogram.addBin(negativeHistogram.key(1), negatives, negatives, 1, 1);
     } else {
       const value = lcc ? `CASE WHEN ${y} = 0 THEN ${score} ELSE 1e0 - (${score}) END` : score;
+      // A row-level Bernoulli subsample of each class larger than scaleSampleRows: a hash uniform of
+      // the row and a stream of its own (never the pilot's or the sampling uniforms' of any seed).
+      const subsampleUniform = spec.hashUniform(rowIdentity, subsampleSeed(seed));
+      const [negativeFraction, positiveFraction] = fractions;
+      const conditions: string[] = [];
+      if (!lcc) {
+        conditions.push(`${y} = 0`);
+        if (negativeFraction < 1) conditions.push(`${subsampleUniform} < ${doubleLiteral(negativeFraction)}`);
+      } else if (negativeFraction < 1 || positiveFraction < 1) {
+        conditions.push(
+          `${subsampleUniform} < CASE WHEN ${y} = 0 THEN ${doubleLiteral(negativeFraction)} ELSE ${doubleLiteral(positiveFraction)} END`,
+        );
+      }
+      const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
       const bins = await stages.run('histogram', () =>
         engine.query(
-          `SELECT rarefy_class, rarefy_bin, count(*) AS n, sum(rarefy_v) AS total, min(rarefy_v) AS low, max(rarefy_v) AS high FROM (` +
-            binKeyQuery(
-              `SELECT ${y} AS rarefy_class, ${value} AS rarefy_v FROM ${from}${lcc ? '' : ` WHERE ${y} = 0`}`,
-            ) +
+          `SELECT rarefy_class, rarefy_bin, count(*) AS n, sum(rarefy_v) AS total, sum(rarefy_v * rarefy_v) AS squares, min(rarefy_v) AS low, max(rarefy_v) AS high FROM (` +
+            binKeyQuery(`SELECT ${y} AS rarefy_class, ${value} AS rarefy_v FROM ${from}${where}`) +
             `) AS rarefy_keys GROUP BY rarefy_class, rarefy_bin`,
         ),
       );
       let bad = 0;
       for (const bin of bins) {
-        const histogram = cell(bin, 'rarefy_class') === 1 ? positiveHistogram : negativeHistogram;
+        const cls = cell(bin, 'rarefy_class') === 1 ? 1 : 0;
         const binKey = cell(bin, 'rarefy_bin') ?? -2;
         const count = cell(bin, 'n') ?? 0;
         if (binKey === -2) bad += count;
-        else if (binKey === -1) histogram?.addZeros(count);
+        else if (binKey === -1) classZeros[cls] += count;
         else {
-          histogram?.addBin(
-            binKey,
+          classBins[cls].push({
+            key: binKey,
             count,
-            cell(bin, 'total') ?? 0,
-            cell(bin, 'low') ?? 0,
-            cell(bin, 'high') ?? 0,
-          );
+            sum: cell(bin, 'total') ?? 0,
+            squares: cell(bin, 'squares') ?? 0,
+            low: cell(bin, 'low') ?? 0,
+            high: cell(bin, 'high') ?? 0,
+          });
         }
       }
       if (bad > 0) throw badScores(bad, features);
+      // Scaled up by (class size) / (rows drawn): exactly 1 for a class read whole.
+      const scaled: Array<[ScoreHistogram | null, 0 | 1, number]> = [
+        [negativeHistogram, 0, negatives],
+        [positiveHistogram, 1, positives],
+      ];
+      for (const [histogram, cls, population] of scaled) {
+        if (histogram === null) continue;
+        const drawn = classRows(classBins[cls], classZeros[cls]);
+        if (drawn === 0) throw emptySubsample(cls === 1 ? 'positives' : 'negatives', valid.scaleSampleRows);
+        const weight = population / drawn;
+        for (const bin of classBins[cls]) {
+          histogram.addBin(bin.key, bin.count * weight, bin.sum * weight, bin.low, bin.high);
+        }
+        histogram.addZeros(classZeros[cls] * weight);
+      }
     }
     const solved = solveHistogramScale({
       design,
@@ -680,6 +801,21 @@ async function plan(
       atFloor: solved.atFloor,
       iterations: solved.iterations,
     };
+    if (design !== 'uniform') {
+      const multiplier = slopeFactor * solved.scale;
+      const base = alpha * solved.uniformRate;
+      const classReport = (cls: 0 | 1, population: number): EngineScaleSampleClass =>
+        subsampleReport(classBins[cls], classZeros[cls], population, fractions[cls], {
+          multiplier,
+          base,
+          piMin,
+        });
+      scaleSample = {
+        rowsPerClass: Number.isFinite(valid.scaleSampleRows) ? valid.scaleSampleRows : null,
+        negatives: classReport(0, negatives),
+        positives: lcc ? classReport(1, positives) : null,
+      };
+    }
     scale = {
       method: 'histogram',
       value: solved.scale,
@@ -755,12 +891,102 @@ async function plan(
     pilotCoefficients: coefficients,
     optAInverse: optAInverse === null ? null : Array.from(optAInverse),
     solution,
+    scaleSample,
     scale,
     population,
     pilot: pilotReport,
     seed,
     passes: stages.done,
   };
+}
+
+/** A histogram bin as the engine aggregates it: count, sum, sum of squares, smallest and largest score. */
+interface HistogramBin {
+  key: number;
+  count: number;
+  sum: number;
+  squares: number;
+  low: number;
+  high: number;
+}
+
+/** The Bernoulli rate of a class in the scale's subsample: 1 (every row) up to `rowsPerClass` rows. */
+function subsampleFraction(rowsPerClass: number, population: number): number {
+  return population <= rowsPerClass ? 1 : rowsPerClass / population;
+}
+
+/**
+ * The seed of the scale subsample's hash stream, as SQL text: 2^62 + 2^53 + seed, which no safe
+ * integer seed (nor its two's complement) equals, so the subsample is independent of the pilot draw
+ * and of the sampling uniforms of every seed.
+ */
+function subsampleSeed(seed: number): string {
+  return (2n ** 62n + 2n ** 53n + BigInt(seed)).toString();
+}
+
+/** Rows in a class's bins and zeros. */
+function classRows(bins: readonly HistogramBin[], zeros: number): number {
+  let rows = zeros;
+  for (const bin of bins) rows += bin.count;
+  return rows;
+}
+
+/**
+ * What a class's subsample says at the solved scale: the scaled-up sum of its keep probabilities,
+ * its standard error (simple random sampling given the subsample's size, finite-population
+ * corrected), and the estimated Poisson sd of the realised size. Each bin's keep probabilities are
+ * taken at floor, cap or the linear part by its mean score, as `ScoreHistogram.evaluate` does; in the
+ * linear part sum pi^2 = m^2 sum s^2 + 2 m b sum s + b^2 n is exact.
+ */
+function subsampleReport(
+  bins: readonly HistogramBin[],
+  zeros: number,
+  population: number,
+  fraction: number,
+  clamp: { multiplier: number; base: number; piMin: number },
+): EngineScaleSampleClass {
+  const { multiplier, base, piMin } = clamp;
+  let sum = 0;
+  let squares = 0;
+  for (const bin of bins) {
+    const probability = (multiplier * bin.sum) / bin.count + base;
+    if (probability <= piMin) {
+      sum += bin.count * piMin;
+      squares += bin.count * piMin * piMin;
+    } else if (probability >= 1) {
+      sum += bin.count;
+      squares += bin.count;
+    } else {
+      sum += multiplier * bin.sum + base * bin.count;
+      squares +=
+        multiplier * multiplier * bin.squares + 2 * multiplier * base * bin.sum + base * base * bin.count;
+    }
+  }
+  const zero = clampKeepProbability(base, piMin);
+  sum += zeros * zero;
+  squares += zeros * zero * zero;
+  const rows = classRows(bins, zeros);
+  const weight = population / rows;
+  const mean = sum / rows;
+  const variance = rows > 1 ? Math.max(0, (squares - rows * mean * mean) / (rows - 1)) : 0;
+  const standardError =
+    rows >= population ? 0 : population * Math.sqrt(((1 - rows / population) * variance) / rows);
+  return {
+    fraction,
+    rows,
+    expected: weight * sum,
+    standardError,
+    realisedStandardDeviation: Math.sqrt(Math.max(0, weight * (sum - squares))),
+  };
+}
+
+function emptySubsample(className: 'negatives' | 'positives', rowsPerClass: number): RarefyError {
+  return new RarefyError(
+    'RAREFY_INVALID_ARGUMENT',
+    `scaleSampleRows: the subsample of about ${rowsPerClass} ${className} that the scale is solved on drew none`,
+    'pass a larger scaleSampleRows (--scale-sample-rows), e.g. the default 1000000',
+    { input: 'scaleSampleRows', value: rowsPerClass },
+  );
 }
 
 function badScores(count: number, features: readonly string[]): RarefyInputError {
@@ -821,7 +1047,8 @@ export async function planEngineSample(
  * The sampling statement of a plan for any dialect: `samplingSql` with the plan's pilot and scale.
  *
  * @param plan - from {@link planEngineSample} (or the same constants found in-process)
- * @param target - dialect, input table, row key
+ * @param target - dialect, input table, row key; optionally the columns to write and `samplingSql`'s
+ *   optA `prefilter` (which needs them)
  * @returns the SQL
  * @throws RarefyError as `samplingSql` (e.g. Trino or BigQuery without a row key)
  * @example
@@ -834,7 +1061,13 @@ export function engineSamplingSql(
     EngineSamplePlan,
     'design' | 'label' | 'features' | 'pilotCoefficients' | 'optAInverse' | 'solution' | 'seed'
   >,
-  target: { dialect: SqlDialect; inputTable: string; rowKey?: string },
+  target: {
+    dialect: SqlDialect;
+    inputTable: string;
+    rowKey?: string;
+    keepColumns?: readonly string[];
+    prefilter?: boolean;
+  },
 ): string {
   return samplingSql({
     dialect: target.dialect,
@@ -847,6 +1080,8 @@ export function engineSamplingSql(
     solution: plan.solution,
     seed: plan.seed,
     ...(target.rowKey === undefined ? {} : { rowKey: target.rowKey }),
+    ...(target.keepColumns === undefined ? {} : { keepColumns: target.keepColumns }),
+    ...(target.prefilter === undefined ? {} : { prefilter: target.prefilter }),
   });
 }
 
@@ -857,6 +1092,12 @@ export function engineSamplingSql(
  * every input column plus `pi`, `offset` and `weight`, as `sampleStream` writes them; the sample's
  * class counts are read back from the file. Memory is the engine's (DuckDB streams and spills) plus
  * the pilot: independent of the number of rows.
+ *
+ * Speed (ALGORITHMS.md A.11): the scale is solved on a subsample of about `scaleSampleRows` rows per
+ * class (see {@link EnginePlanOptions.scaleSampleRows}; its standard errors are in `scaleSample`),
+ * and for optA (when at most a tenth of the negatives are kept) the statement is `samplingSql`'s
+ * `prefilter` form, which computes the full score only for the rows a cheap bound of pi cannot rule
+ * out; the kept rows and their pi are those of the plain statement.
  *
  * Random numbers: with `rowKey`, each row's uniform is a hash of (row key, seed), the same on every
  * run; without, the dialect's seeded generator (DuckDB: `setseed` + `random()`, reproducible with
@@ -894,10 +1135,20 @@ export async function sampleWithEngine(
   let handle: SqlSourceHandle | null = await engine.openSource(source);
   try {
     const planned = await plan(engine, handle.table, options, true);
+    // optA: the full score only where the row's uniform is below a cheap bound of its keep
+    // probability (samplingSql's prefilter; the same kept rows and pi), with the input's columns
+    // listed so that the prefilter's helper columns are not written.
+    // (When more than a tenth of the negatives are kept, the bound lets too many through to pay.)
+    const names = (await engine.describe(handle.table)).map((column) => column.name);
+    const prefilter =
+      planned.design === 'optA' &&
+      planned.solution.expectedNegatives <= 0.1 * planned.population.negatives &&
+      !names.some((name) => PREFILTER_COLUMNS.some((helper) => helper === name.toLowerCase()));
     const sql = engineSamplingSql(planned, {
       dialect: engine.dialect,
       inputTable: handle.table,
       ...(options.rowKey === undefined ? {} : { rowKey: options.rowKey }),
+      ...(prefilter ? { keepColumns: names, prefilter } : {}),
     });
     const pass = planned.passes + 1;
     const report = (done: boolean) =>
@@ -936,6 +1187,7 @@ export async function sampleWithEngine(
       },
       scale: { ...planned.scale, atCap },
       solution: { ...planned.solution, atCap },
+      scaleSample: planned.scaleSample,
       rowsRead: planned.population.rows,
       population: planned.population,
       pilot: planned.pilot,

@@ -10,7 +10,6 @@ import {
 import { type ByteSource, createBatchReader, formatFromName, sniffFormat } from '../batch-reader.js';
 import { listColumns } from '../csv-shared.js';
 import type { BatchReader, ReadOptions } from '../schema.js';
-import { openArrowBatches } from './arrow.js';
 import { ioError } from './io-error.js';
 
 const DEFAULT_CHUNK_BYTES = 4 << 20;
@@ -213,6 +212,9 @@ export async function openBatches(pathOrGlob: string, options: ReadOptions = {})
     }),
   );
   if (await isArrowInput(sources, options)) {
+    // Loaded on first use: apache-arrow takes about 0.1 s to import, which every process that
+    // imports this module (the `rarefy` CLI, whatever its input) would otherwise pay at start.
+    const { openArrowBatches } = await import('./arrow.js');
     return openArrowBatches(
       sources.map((source) => ({ path: source.name, size: source.size ?? 0 })),
       options,

@@ -4,7 +4,7 @@ import { RarefyError } from '@rarefy/sampling-core';
  * The SQL engines {@link samplingSql} writes for. The table of dialects is keyed by this name, so a new
  * engine (ClickHouse, issue 8) is one more entry in {@link SQL_DIALECT_SPECS} plus its name here.
  */
-export type SqlDialect = 'duckdb' | 'spark' | 'trino' | 'bigquery';
+export type SqlDialect = 'duckdb' | 'spark' | 'trino' | 'bigquery' | 'clickhouse';
 
 /** Every supported dialect, in the order the docs list them. */
 export const SQL_DIALECTS: readonly SqlDialect[] = Object.freeze([
@@ -12,6 +12,7 @@ export const SQL_DIALECTS: readonly SqlDialect[] = Object.freeze([
   'spark',
   'trino',
   'bigquery',
+  'clickhouse',
 ] as const);
 
 /**
@@ -26,6 +27,10 @@ export interface SqlDialectSpec {
   readonly doubleType: string;
   /** The name of the boolean type in CAST. */
   readonly booleanType: string;
+  /** The literal true (`TRUE`; ClickHouse 18, which has no boolean literals: `1`). */
+  readonly trueLiteral: string;
+  /** The literal false (`FALSE`; ClickHouse 18: `0`). */
+  readonly falseLiteral: string;
   exp(x: string): string;
   ln(x: string): string;
   least(a: string, b: string): string;
@@ -95,6 +100,8 @@ const DUCKDB: SqlDialectSpec = {
   identifierQuote: '"',
   doubleType: 'DOUBLE',
   booleanType: 'BOOLEAN',
+  trueLiteral: 'TRUE',
+  falseLiteral: 'FALSE',
   ...standardMath('lower'),
   // hash() is DuckDB's 64-bit hash (UBIGINT). Its multi-argument form only XORs in the second
   // hash, so hash(key, 1) and hash(key, 2) are almost perfectly correlated: the seed is XORed into
@@ -113,6 +120,8 @@ const SPARK: SqlDialectSpec = {
   identifierQuote: '`',
   doubleType: 'DOUBLE',
   booleanType: 'BOOLEAN',
+  trueLiteral: 'TRUE',
+  falseLiteral: 'FALSE',
   ...standardMath('lower'),
   // xxhash64(cols...) is Spark's 64-bit xxHash (BIGINT, seed 42 inside), stable across versions.
   hashUniform: (key, seed) =>
@@ -128,6 +137,8 @@ const TRINO: SqlDialectSpec = {
   identifierQuote: '"',
   doubleType: 'DOUBLE',
   booleanType: 'BOOLEAN',
+  trueLiteral: 'TRUE',
+  falseLiteral: 'FALSE',
   ...standardMath('lower'),
   // xxhash64(varbinary) returns 8 bytes; from_big_endian_64 reads them as a BIGINT.
   hashUniform: (key, seed) =>
@@ -142,12 +153,44 @@ const BIGQUERY: SqlDialectSpec = {
   identifierQuote: '`',
   doubleType: 'FLOAT64',
   booleanType: 'BOOL',
+  trueLiteral: 'TRUE',
+  falseLiteral: 'FALSE',
   ...standardMath('upper'),
   // FARM_FINGERPRINT(STRING) is BigQuery's stable 64-bit fingerprint (INT64).
   hashUniform: (key, seed) =>
     `CAST(FARM_FINGERPRINT(CONCAT(CAST(${key} AS STRING), ${stringLiteral(`:${seed}`)})) & ${LOW_53_BITS} AS FLOAT64) * ${TWO_TO_MINUS_53}`,
   seededRandom: () => null,
   raiseError: (message) => `ERROR(${stringLiteral(message)})`,
+};
+
+/** 2^-32 as a double literal (exact): scales ClickHouse's 32-bit `rand()` into [0, 1). */
+const TWO_TO_MINUS_32 = '2.3283064365386963e-10';
+
+const CLICKHOUSE: SqlDialectSpec = {
+  name: 'clickhouse',
+  identifierQuote: '"',
+  doubleType: 'Float64',
+  // ClickHouse 18 has no boolean type nor boolean literals: conditions are UInt8 0/1.
+  booleanType: 'UInt8',
+  trueLiteral: '1',
+  falseLiteral: '0',
+  exp: (x) => `exp(${x})`,
+  // log is the natural logarithm in ClickHouse (ln is an alias only in newer versions).
+  ln: (x) => `log(${x})`,
+  least: (a, b) => `least(${a}, ${b})`,
+  greatest: (a, b) => `greatest(${a}, ${b})`,
+  sqrt: (x) => `sqrt(${x})`,
+  // sipHash64(key, seed) hashes both arguments' binary forms into one UInt64 (stable across
+  // versions and servers); the seed is cast to UInt64 so that its literal's width never matters.
+  hashUniform: (key, seed) =>
+    `toFloat64(bitAnd(sipHash64(${key}, toUInt64(${unsignedSeed(seed)})), toUInt64(${LOW_53_BITS}))) * ${TWO_TO_MINUS_53}`,
+  // rand() is a 32-bit generator that cannot be seeded: without a row key the sample differs run
+  // to run (pass a row key for a reproducible one).
+  seededRandom: () => ({ expression: `toFloat64(rand()) * ${TWO_TO_MINUS_32}`, setup: null }),
+  // ClickHouse 18 evaluates every branch of a CASE (multiIf) for every row and its throwIf takes no
+  // message, so no row-level abort is possible: such a row is dropped (0). The engine recipe
+  // refuses labels other than 0/1 (count) and NULL/NaN scores (histogram, mean) before sampling.
+  raiseError: () => '0',
 };
 
 /**
@@ -159,6 +202,7 @@ export const SQL_DIALECT_SPECS: Readonly<Record<SqlDialect, SqlDialectSpec>> = O
   spark: SPARK,
   trino: TRINO,
   bigquery: BIGQUERY,
+  clickhouse: CLICKHOUSE,
 });
 
 /** How one engine spells each function the sampling SQL uses (`x`, `a`, `b`, `<key>`, `<seed>` are placeholders). */
@@ -211,6 +255,7 @@ export const DIALECT_FUNCTIONS: Readonly<Record<SqlDialect, DialectFunctionSpell
   spark: spellings(SPARK),
   trino: spellings(TRINO),
   bigquery: spellings(BIGQUERY),
+  clickhouse: spellings(CLICKHOUSE),
 });
 
 /**
