@@ -169,6 +169,8 @@ export async function writeCsvFile(
   }
 }
 
+// ClickHouse over HTTP: the engine recipe inside a cluster (clickhouse/).
+export * from './clickhouse/index.js';
 // The embedded DuckDB engine (duckdb/).
 export * from './duckdb/index.js';
 // The sampling recipe inside an SQL engine (engine/).
