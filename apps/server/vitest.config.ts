@@ -1,0 +1,3 @@
+import { rarefyProject } from '@rarefy/vitest-config';
+
+export default rarefyProject({ name: 'server' });
