@@ -1,12 +1,16 @@
 import { Command } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
+import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExport } from './commands/export.js';
 import { registerFit } from './commands/fit.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerQuickstart } from './commands/quickstart.js';
+import { registerReport } from './commands/report.js';
+import { registerRetrieval } from './commands/retrieval.js';
 import { registerSample } from './commands/sample.js';
 import { registerScore } from './commands/score.js';
+import { registerServe } from './commands/serve.js';
 import { registerSimulate } from './commands/simulate.js';
 import type { Io } from './io.js';
 
@@ -56,5 +60,9 @@ export function createProgram(io: Io): Command {
   registerSample(program, context);
   registerScore(program, context);
   registerExport(program, context);
+  registerRetrieval(program, context);
+  registerServe(program, context);
+  registerReport(program, context);
+  registerDemo(program, context);
   return program;
 }

@@ -18,6 +18,8 @@ const readmes = [
   'packages/data-io/README.md',
   'packages/pilot-model/README.md',
   'packages/model-kit/README.md',
+  'packages/two-tower/README.md',
+  'apps/server/README.md',
 ].map((path) => join(root, path));
 
 interface Example {

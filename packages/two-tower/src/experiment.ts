@@ -41,8 +41,10 @@ export interface RetrievalExperimentOptions {
   /** Cutoffs (default: the protocol's, plus 100). */
   readonly ks?: readonly number[];
   /**
-   * Early stopping on recall@`metricK` of the validation part (per-user protocol only: the TFRS
-   * protocol has no validation part). Default: patience 2, metricK 100; `false` turns it off.
+   * Early stopping on recall@`metricK` of held-out pairs under the protocol's masking rule: the
+   * per-user split's validation part, or for TFRS (which has none) a seeded 10% of the training
+   * pairs that are then left out of training. Default: patience 2, metricK 100; `false` turns it
+   * off (TFRS then trains on every training pair for the given epochs).
    */
   readonly earlyStopping?: false | { readonly patience?: number; readonly metricK?: number };
   /** Also evaluate the popularity and item-kNN baselines on the same split (default true). */
@@ -117,8 +119,17 @@ export async function runRetrievalExperiment(
   const split = protocol === 'tfrs' ? tfrsSplit(data, { seed }) : perUserSplit(data, { seed });
   const maskTrainItems = protocol === 'per-user';
 
+  // Early stopping watches held-out pairs under the protocol's own rule: the per-user split's
+  // validation part, or (TFRS, which has none) a seeded 10% of the training pairs kept out of
+  // training for that purpose only.
   const stopping = options.earlyStopping === false ? undefined : (options.earlyStopping ?? {});
-  const validationPart = split.validation;
+  let fitPart = split.train;
+  let validationPart = split.validation;
+  if (stopping !== undefined && protocol === 'tfrs') {
+    const inner = tfrsSplit(split.train, { seed: seed + 1, trainFraction: 0.9 });
+    fitPart = inner.train;
+    validationPart = inner.test;
+  }
   const metricK = stopping?.metricK ?? 100;
   const validation =
     stopping !== undefined && validationPart !== undefined && validationPart.users.length > 0
@@ -129,11 +140,11 @@ export async function runRetrievalExperiment(
               userEmbeddings: model.embedAllUsers(),
               itemEmbeddings: model.embedAllItems(),
               dim: model.dimension,
-              train: split.train,
+              train: fitPart,
               test: validationPart,
               protocol,
               ks: [metricK],
-              maskTrainItems: true,
+              maskTrainItems,
               buckets: false,
             }).metrics[`recall@${metricK}`] ?? 0,
         }
@@ -142,7 +153,7 @@ export async function runRetrievalExperiment(
   const trainer = options.trainer ?? trainTwoTower;
   const training = await trainer({
     ...options.training,
-    train: split.train,
+    train: fitPart,
     ...(options.userFeatures ? { userFeatures: options.userFeatures } : {}),
     ...(options.itemFeatures ? { itemFeatures: options.itemFeatures } : {}),
     ...(validation ? { validation } : {}),

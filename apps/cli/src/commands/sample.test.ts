@@ -12,8 +12,8 @@ import {
   sampleStream,
   writeCsvFile,
 } from '@rarefy/data-io/node';
-import { LogisticPilot } from '@rarefy/pilot-model';
-import { OnnxPilot, saveModel } from '@rarefy/pilot-model/node';
+import { LogisticPilot, NeuralPilot } from '@rarefy/pilot-model';
+import { OnnxPilot, saveModel, selectBackend } from '@rarefy/pilot-model/node';
 import {
   type ColumnBatch,
   keepProbability,
@@ -454,6 +454,79 @@ describe('rarefy sample --emit-sql and the DuckDB engine', () => {
     }
   }, 60_000);
 
+  it('--scale-sample-rows: the DuckDB scale solved on a seeded subsample, with its standard error in --json and the text; usage errors', async () => {
+    const dir = await folder('duckdb-scale-sample');
+    const data = simulateRareEvents({ rows: 30_000, seed: 13, intercept: -4 });
+    const csv = join(dir, 'data.csv');
+    await writeCsvFile(csv, designMatrixColumns(data.x, data.y, { rowId: 'id' }));
+    const parquet = join(dir, 'data.parquet');
+    const engine = await DuckDbEngine.open({ threads: 2 });
+    try {
+      await engine.copyToParquet(`SELECT * FROM read_csv('${csv}', header = true)`, parquet);
+    } finally {
+      await engine.close();
+    }
+    const negatives = data.y.length - data.y.reduce((sum, v) => sum + v, 0);
+    const sampled = (rows: string, json = true) =>
+      rarefy([
+        'sample',
+        '--data',
+        parquet,
+        ...recipe,
+        '--row-key',
+        'id',
+        '--scale-sample-rows',
+        rows,
+        '--out',
+        join(dir, 's.parquet'),
+        ...(json ? ['--json'] : []),
+      ]);
+    interface ScaleSampleJson extends SampleJson {
+      scaleSample: {
+        rowsPerClass: number | null;
+        negatives: { fraction: number; rows: number; expected: number; standardError: number };
+        positives: unknown;
+      };
+    }
+    const sub = await sampled('5000');
+    expect(sub.stderr).toBe('');
+    expect(sub.code).toBe(0);
+    const parsed = JSON.parse(sub.stdout) as ScaleSampleJson;
+    expect(parsed.scaleSample.rowsPerClass).toBe(5000);
+    expect(parsed.scaleSample.negatives.fraction).toBe(5000 / negatives);
+    expect(parsed.scaleSample.negatives.standardError).toBeGreaterThan(0);
+    expect(parsed.scaleSample.negatives.expected).toBeCloseTo(parsed.expected.negatives, 6);
+    expect(parsed.scaleSample.positives).toBeNull();
+    expect(Math.abs(parsed.expected.negatives - 1200) / 1200).toBeLessThan(0.005);
+    const all = JSON.parse((await sampled('all')).stdout) as ScaleSampleJson;
+    expect(all.scaleSample).toMatchObject({
+      rowsPerClass: null,
+      negatives: { fraction: 1, rows: negatives, standardError: 0 },
+    });
+    const text = await sampled('5000', false);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /expected 1200 ± [\d.]+ from solving the scale on [\d,]+ negatives \(realised sd [\d.]+\)/,
+    );
+    for (const bad of ['0', '-3', '1.5', 'some']) {
+      const refused = await sampled(bad);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('--scale-sample-rows');
+    }
+    const inProcess = await rarefy([
+      'sample',
+      '--data',
+      dataPath,
+      ...recipe,
+      '--scale-sample-rows',
+      '5000',
+      '--out',
+      join(dir, 'in-process.csv'),
+    ]);
+    expect(inProcess.code).toBe(2);
+    expect(inProcess.stderr).toContain('--scale-sample-rows applies to --engine duckdb');
+  }, 60_000);
+
   it('usage errors (exit 2): unknown dialect or engine, --emit-sql without --input-table or with --out, no --out', async () => {
     const emit = ['sample', '--data', dataPath, '--label', 'y', '--emit-sql'];
     const dialect = await rarefy([...emit, '--dialect', 'oracle', '--input-table', 't']);
@@ -526,7 +599,13 @@ describe('rarefy sample --emit-sql and the DuckDB engine', () => {
 describe('rarefy sample --pilot', () => {
   interface PilotJson extends SampleJson {
     pilot: { coefficients: number[] | null; names: string[] } | null;
-    pilotModel?: { path: string; kind: string; runtime: string };
+    pilotModel?: {
+      path: string;
+      kind: string;
+      runtime: string;
+      runtimeReason: string;
+      runtimeMilliseconds?: Record<string, number>;
+    };
     engine: string;
     scale: SampleJson['scale'] & { uniformRate: number };
   }
@@ -590,7 +669,17 @@ describe('rarefy sample --pilot', () => {
       expect(given.stderr).toBe('');
       expect(given.code).toBe(0);
       const givenJson = JSON.parse(given.stdout) as PilotJson;
-      expect(givenJson.pilotModel).toEqual({ path: model, kind: 'logistic', runtime: 'in-process' });
+      expect(givenJson.pilotModel).toEqual({
+        path: model,
+        kind: 'logistic',
+        runtime: 'in-process',
+        runtimeReason:
+          'a logistic model is scored in-process: exact float64, and faster than a runtime round trip',
+        recommendedEstimator: 'log-odds',
+        recommendedEstimatorReason: expect.stringMatching(/^a logistic pilot is in the final model’s family/),
+        alpha: 0,
+        alphaSource: 'default for this pilot',
+      });
       expect(givenJson.sample).toEqual(fittedJson.sample);
       expect(givenJson.scale.value).toBeCloseTo(fittedJson.scale.value, 12);
       const a = await keptRows(join(dir, 'fitted.csv'));
@@ -624,6 +713,9 @@ describe('rarefy sample --pilot', () => {
       ...base('proportional'),
       '--pilot',
       onnxPath,
+      // Given explicitly: a pilot outside the logistic family would otherwise sample with alpha 0.3.
+      '--alpha',
+      '0',
       '--out',
       out,
       '--json',
@@ -631,7 +723,14 @@ describe('rarefy sample --pilot', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const parsed = JSON.parse(result.stdout) as PilotJson;
-    expect(parsed.pilotModel).toMatchObject({ kind: 'onnx', runtime: 'onnxruntime' });
+    expect(parsed.pilotModel).toMatchObject({
+      kind: 'onnx',
+      runtime: 'onnxruntime',
+      runtimeReason: 'a .onnx file is scored by onnxruntime',
+      recommendedEstimator: 'ipw',
+      alpha: 0,
+      alphaSource: 'given',
+    });
     expect(Math.abs(parsed.expected.negatives - 1200) / 1200).toBeLessThan(0.005);
 
     const table = parseCsv(await readFile(out, 'utf8'));
@@ -658,6 +757,76 @@ describe('rarefy sample --pilot', () => {
     } finally {
       await onnx.release();
     }
+  }, 60_000);
+
+  it('a saved NeuralPilot drives the design on the faster runtime, and either runtime gives the same sample', async () => {
+    const dir = await folder('neural-pilot');
+    await selectBackend();
+    const features = ['x1', 'x2', 'x3', 'x4', 'x5', 'x6'];
+    const network = new NeuralPilot({
+      numeric: features,
+      categorical: [],
+      hidden: [8],
+      activation: 'relu',
+      seed: 4,
+    });
+    const reader = await openBatches(dataPath, { label: 'y' });
+    for await (const batch of reader.batches()) {
+      await network.train({ batch, label: 'y', epochs: 1, batchSize: 256, learningRate: 0.01 });
+      break;
+    }
+    const model = join(dir, 'network');
+    await saveModel(model, network, { label: 'y' });
+    network.dispose();
+    const sampled = async (runtime: string | null) => {
+      const out = join(dir, `${runtime ?? 'auto'}.csv`);
+      const result = await rarefy([
+        'sample',
+        '--data',
+        dataPath,
+        ...base('optL'),
+        '--pilot',
+        model,
+        ...(runtime === null ? [] : ['--runtime', runtime]),
+        '--out',
+        out,
+        '--json',
+      ]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      return { json: JSON.parse(result.stdout) as PilotJson, kept: await keptRows(out) };
+    };
+    const auto = await sampled(null);
+    // Not a logistic model: IPW is recommended, and without --alpha the design mixes in 30% uniform.
+    expect(auto.json.pilotModel).toMatchObject({
+      path: model,
+      kind: 'neural',
+      recommendedEstimator: 'ipw',
+      alpha: 0.3,
+      alphaSource: 'default for this pilot',
+    });
+    expect(auto.json.scale).toMatchObject({ alpha: 0.3 });
+    expect(['tfjs', 'onnxruntime']).toContain(auto.json.pilotModel?.runtime);
+    expect(auto.json.pilotModel?.runtimeReason).toMatch(/^measured on [\d,]+ rows of the first batch/);
+    expect(Object.keys(auto.json.pilotModel?.runtimeMilliseconds ?? {}).sort()).toEqual([
+      'onnxruntime',
+      'tfjs',
+    ]);
+    const tfjs = await sampled('tfjs');
+    const onnx = await sampled('onnxruntime');
+    expect(tfjs.json.pilotModel).toMatchObject({ runtime: 'tfjs', runtimeReason: "forced (runtime 'tfjs')" });
+    expect(onnx.json.pilotModel).toMatchObject({ runtime: 'onnxruntime' });
+    // The two runtimes' probabilities agree to float32 rounding: the same rows are kept, with the same
+    // pi to 1e-4 relative (the scale c is solved on a histogram of the scores, so it follows the last
+    // bits of the probabilities too).
+    console.log(`scale c: tfjs ${tfjs.json.scale.value}, onnxruntime ${onnx.json.scale.value}`);
+    expect([...onnx.kept.keys()]).toEqual([...tfjs.kept.keys()]);
+    let worst = 0;
+    for (const [row, pi] of tfjs.kept)
+      worst = Math.max(worst, Math.abs((onnx.kept.get(row) as number) / pi - 1));
+    console.log(`pi, onnxruntime vs tfjs: max relative difference ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-4);
+    expect([...auto.kept.keys()]).toEqual([...tfjs.kept.keys()]);
   }, 60_000);
 
   it('names the pilot columns the data lacks (exit 1)', async () => {

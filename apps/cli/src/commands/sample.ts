@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import {
   type BatchReader,
+  DEFAULT_SCALE_SAMPLE_ROWS,
   DuckDbEngine,
   type EnginePlanOptions,
   type EngineSamplePlan,
+  type EngineScaleSample,
   engineSamplingSql,
   openBatches,
   openSampleWriter,
@@ -16,22 +18,34 @@ import {
   sampleStream,
   sampleWithEngine,
 } from '@rarefy/data-io/node';
-import { LogisticPilot } from '@rarefy/pilot-model';
+import { correctionForPilot, LogisticPilot } from '@rarefy/pilot-model';
 import { RarefyError } from '@rarefy/sampling-core';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { formatDuration, formatNumber } from '../format.js';
 import type { Io } from '../io.js';
 import { printJson, printLine } from '../io.js';
 import type { CommandContext } from '../program.js';
 import { createProgress, type Progress } from '../progress.js';
 import {
-  type LoadedPilot,
+  addClickHouseOptions,
+  type ClickHouseSampleCliOptions,
+  clickHouseUsageProblem,
+  printClickHouseSample,
+  sampleClickHouse,
+} from './sample-clickhouse.js';
+import {
+  describeRuntime,
+  type LoadedModel,
   loadPilot,
+  openBatchesForModel,
+  type RuntimeChoice,
+  type RuntimeOption,
   releasePilot,
-  requireModelColumns,
+  runtimeOption,
   type ScoringRuntime,
+  settledChoice,
 } from './score.js';
-import { addRecipeOptions, type RecipeCliOptions } from './shared.js';
+import { addRecipeOptions, featureList, planOptions, type RecipeCliOptions } from './shared.js';
 
 /** The options of `rarefy sample`, as commander parses them (`--estimator` is accepted and ignored). */
 export interface SampleOptions extends RecipeCliOptions {
@@ -58,6 +72,19 @@ export interface SampleOptions extends RecipeCliOptions {
    * logistic one (its coefficients are written into the SQL).
    */
   pilot?: string;
+  /** How a saved network given as `--pilot` is scored: `auto` (default), `tfjs` or `onnxruntime`. */
+  runtime?: RuntimeOption;
+  /**
+   * Whether `alpha` was chosen by the caller. When false (the CLI without `--alpha`), a `--pilot` that
+   * is not a logistic model samples with the mixing `correctionForPilot` recommends (0.3) instead of
+   * `alpha`. Default true.
+   */
+  alphaGiven?: boolean;
+  /**
+   * DuckDB engine: rows per class of the seeded subsample the scale is solved on (default
+   * `DEFAULT_SCALE_SAMPLE_ROWS`; `Infinity`, `--scale-sample-rows all`, for every row).
+   */
+  scaleSampleRows?: number;
   json?: boolean;
 }
 
@@ -74,7 +101,10 @@ export interface SampleCommandResult {
   rowsRead: number;
   /** Wall-clock seconds, opening and writing included. */
   seconds: number;
-  /** Exact expected kept rows at the scale used. */
+  /**
+   * Expected kept rows at the scale used: exact in-process; with DuckDB the histogram's estimate,
+   * from the scale's subsample on a large input (its standard error in `scaleSample`).
+   */
   expected: { negatives: number; positives: number };
   /** The absolute path of the file written. */
   out: string;
@@ -86,15 +116,40 @@ export interface SampleCommandResult {
   pilot: StreamSampleResult['pilot'];
   /** Where the sampling ran. */
   engine: SampleEngine;
-  /** With `--pilot`: the model that drove the design (absolute path, kind, what scored it). */
-  pilotModel?: { path: string; kind: string; runtime: ScoringRuntime };
+  /**
+   * DuckDB engine with a sample size: the subsample the scale was solved on and the standard errors
+   * it leaves (`expected` is then its estimate); null under `--rate` or `uniform`. Absent in-process.
+   */
+  scaleSample?: EngineScaleSample | null;
+  /**
+   * With `--pilot`: the model that drove the design (absolute path, kind), what scored it and why
+   * (for a network: TensorFlow.js or onnxruntime, timed on the first batch unless `--runtime` forces one).
+   */
+  pilotModel?: {
+    path: string;
+    kind: string;
+    runtime: ScoringRuntime;
+    runtimeReason: string;
+    tfjsBackend?: string;
+    runtimeMilliseconds?: Partial<Record<ScoringRuntime, number>>;
+    /**
+     * The estimator to fit a final logistic model on this sample with (`correctionForPilot`):
+     * `log-odds` (the offset column) after a logistic pilot, `ipw` (the weight column) after any
+     * other, whose keep probabilities a logistic model cannot absorb.
+     */
+    recommendedEstimator: 'log-odds' | 'ipw';
+    recommendedEstimatorReason: string;
+    /** The defensive mixing the design used, and whether it is this pilot's default or was given. */
+    alpha: number;
+    alphaSource: 'given' | 'default for this pilot';
+  };
 }
 
 /** Where `rarefy sample` runs: the streaming passes in this process, or the embedded DuckDB engine. */
-export type SampleEngine = 'in-process' | 'duckdb';
+export type SampleEngine = 'in-process' | 'duckdb' | 'clickhouse';
 
 /** The engines `--engine` accepts. */
-export const SAMPLE_ENGINES: readonly SampleEngine[] = ['in-process', 'duckdb'];
+export const SAMPLE_ENGINES: readonly SampleEngine[] = ['in-process', 'duckdb', 'clickhouse'];
 
 /**
  * The engine used when `--engine` is not given: DuckDB for a Parquet file or a glob of Parquet files
@@ -176,15 +231,27 @@ export async function sample(options: SampleOptions, context: CommandContext): P
   const loaded =
     options.pilot === undefined
       ? null
-      : await loadPilot(options.pilot, features === undefined ? {} : { features });
-  const pilotModel =
-    loaded === null ? {} : { pilotModel: { path: loaded.path, kind: loaded.kind, runtime: loaded.runtime } };
+      : await loadPilot(options.pilot, {
+          runtime: options.runtime ?? 'auto',
+          ...(features === undefined ? {} : { features }),
+          // The runtime, once known, in the progress text (a line of its own, off --json).
+          onRuntimeChoice: (choice: RuntimeChoice) => {
+            if (!options.json) io.stderr.write(`pilot ${describeRuntime(choice)}\n`);
+          },
+        });
+  // Without --alpha, a pilot outside the logistic family samples with the recommended mixing.
+  const alphaFromPilot = loaded !== null && options.alphaGiven === false;
+  const alpha = alphaFromPilot && loaded !== null ? correctionForPilot(loaded.pilot).alpha : options.alpha;
+  const pilotModel = () =>
+    loaded === null
+      ? {}
+      : { pilotModel: pilotModelRecord(loaded, alpha, alphaFromPilot ? 'default for this pilot' : 'given') };
   // The command's result, the same for both engines.
   const finish = (
     result: Pick<
       StreamSampleResult,
       'sample' | 'scale' | 'rowsRead' | 'expected' | 'population' | 'passes' | 'pilot'
-    >,
+    > & { scaleSample?: EngineScaleSample | null },
   ): SampleCommandResult => ({
     sample: { ...result.sample },
     scale: result.scale,
@@ -197,7 +264,8 @@ export async function sample(options: SampleOptions, context: CommandContext): P
     passes: result.passes,
     pilot: result.pilot,
     engine,
-    ...pilotModel,
+    ...(result.scaleSample === undefined ? {} : { scaleSample: result.scaleSample }),
+    ...pilotModel(),
   });
   try {
     if (engine === 'duckdb') {
@@ -218,8 +286,10 @@ export async function sample(options: SampleOptions, context: CommandContext): P
         await duck.close();
       }
     }
-    const reader: BatchReader = await openBatches(options.data, { label: options.label });
-    if (loaded !== null) requireModelColumns(loaded.pilot.features, reader.schema, options.data, loaded.path);
+    const reader: BatchReader =
+      loaded === null
+        ? await openBatches(options.data, { label: options.label })
+        : await openBatchesForModel(options.data, loaded, { label: options.label });
     // A .parquet path goes through the embedded DuckDB engine; anything else is CSV.
     const writer: SampleWriter = await openSampleWriter(out);
     const progress = passProgress(io, options.json);
@@ -234,7 +304,7 @@ export async function sample(options: SampleOptions, context: CommandContext): P
         takeWholeClass: options.takeWholeClass ?? false,
         ...(options.sampleSize === undefined ? {} : { sampleSize: options.sampleSize }),
         ...(options.rate === undefined ? {} : { rate: options.rate }),
-        alpha: options.alpha,
+        alpha,
         piMin: options.piMin,
         seed: options.seed,
         scale: options.refine ? 'refine' : 'histogram',
@@ -252,6 +322,28 @@ export async function sample(options: SampleOptions, context: CommandContext): P
   } finally {
     if (loaded !== null) await releasePilot(loaded.pilot);
   }
+}
+
+/** What `--json` says of the `--pilot` model: path, kind, and which runtime scored it and why. */
+function pilotModelRecord(
+  loaded: LoadedModel,
+  alpha: number,
+  alphaSource: 'given' | 'default for this pilot',
+): NonNullable<SampleCommandResult['pilotModel']> {
+  const choice = settledChoice(loaded);
+  const correction = correctionForPilot(loaded.pilot);
+  return {
+    path: loaded.path,
+    kind: loaded.kind,
+    runtime: choice.runtime,
+    runtimeReason: choice.reason,
+    ...(choice.backend === undefined ? {} : { tfjsBackend: choice.backend }),
+    ...(choice.milliseconds === undefined ? {} : { runtimeMilliseconds: choice.milliseconds }),
+    recommendedEstimator: correction.estimator,
+    recommendedEstimatorReason: correction.reason,
+    alpha,
+    alphaSource,
+  };
 }
 
 /** The progress fields both sampling paths report. */
@@ -284,7 +376,7 @@ export interface SqlPilot {
  * ```
  */
 export function sqlPilot(
-  loaded: LoadedPilot,
+  loaded: LoadedModel,
   features: readonly string[] | undefined,
   option: string,
 ): SqlPilot {
@@ -307,31 +399,6 @@ export function sqlPilot(
   }
   const coefficients = pilot.intercept ? Array.from(pilot.coefficients) : [0, ...pilot.coefficients];
   return { features: [...pilot.features], coefficients };
-}
-
-/** `--features a,b,c` as a list (undefined when not given). */
-function featureList(text: string | undefined): string[] | undefined {
-  return text
-    ?.split(',')
-    .map((name) => name.trim())
-    .filter((name) => name.length > 0);
-}
-
-/** The recipe options of the engine path. */
-function planOptions(options: SampleOptions, features: string[] | undefined) {
-  return {
-    label: options.label,
-    ...(features === undefined ? {} : { features }),
-    design: options.design,
-    pilotSize: options.pilotSize,
-    takeWholeClass: options.takeWholeClass ?? false,
-    ...(options.sampleSize === undefined ? {} : { sampleSize: options.sampleSize }),
-    ...(options.rate === undefined ? {} : { rate: options.rate }),
-    alpha: options.alpha,
-    piMin: options.piMin,
-    seed: options.seed,
-    ...(options.rowKey === undefined ? {} : { rowKey: options.rowKey }),
-  };
 }
 
 /**
@@ -404,7 +471,10 @@ export async function emitSamplingSql(options: SampleOptions, context: CommandCo
   const loaded =
     options.pilot === undefined
       ? null
-      : await loadPilot(options.pilot, features === undefined ? {} : { features });
+      : await loadPilot(options.pilot, {
+          runtime: options.runtime ?? 'auto',
+          ...(features === undefined ? {} : { features }),
+        });
   const progress = passProgress(io, options.json, !io.stderr.isTTY);
   let plan: Pick<
     EngineSamplePlan,
@@ -425,9 +495,10 @@ export async function emitSamplingSql(options: SampleOptions, context: CommandCo
         await duck.close();
       }
     } else {
-      const reader: BatchReader = await openBatches(options.data, { label: options.label });
-      if (loaded !== null)
-        requireModelColumns(loaded.pilot.features, reader.schema, options.data, loaded.path);
+      const reader: BatchReader =
+        loaded === null
+          ? await openBatches(options.data, { label: options.label })
+          : await openBatchesForModel(options.data, loaded, { label: options.label });
       const result = await sampleStream(reader, {
         ...planOptions(options, features),
         ...(loaded === null ? {} : { pilot: loaded.pilot }),
@@ -452,9 +523,26 @@ export async function emitSamplingSql(options: SampleOptions, context: CommandCo
   return engineSamplingSql(plan, target);
 }
 
+/** Parses `--scale-sample-rows`: a positive integer, or `all` (every row). */
+function scaleSampleRowsOption(text: string): number {
+  if (text.trim().toLowerCase() === 'all') return Number.POSITIVE_INFINITY;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(
+      '--scale-sample-rows must be a positive integer such as 1000000 or 2e6, or all.',
+    );
+  }
+  return value;
+}
+
 /** Prints a sample run for people. */
 function printSample(context: CommandContext, options: SampleOptions, result: SampleCommandResult): void {
-  const { population, sample: kept, expected, scale } = result;
+  const { population, sample: kept, expected, scale, scaleSample } = result;
+  // A scale solved on a subsample: its standard error, beside the Poisson spread every run has.
+  const spread =
+    scaleSample === undefined || scaleSample === null || scaleSample.negatives.fraction >= 1
+      ? ''
+      : ` ± ${formatNumber(scaleSample.negatives.standardError, 3)} from solving the scale on ${scaleSample.negatives.rows.toLocaleString('en-US')} negatives (realised sd ${formatNumber(scaleSample.negatives.realisedStandardDeviation, 3)})`;
   const share = formatNumber((100 * population.positives) / population.rows, 3);
   const scaleText =
     scale.method === 'rate'
@@ -465,8 +553,13 @@ function printSample(context: CommandContext, options: SampleOptions, result: Sa
     [
       `${options.data}: ${population.rows.toLocaleString('en-US')} rows, ${population.positives.toLocaleString('en-US')} positives (${share}%), read in ${result.passes} passes`,
       `design ${result.design}: kept ${kept.positives.toLocaleString('en-US')} positives and ${kept.negatives.toLocaleString('en-US')} negatives ` +
-        `(expected ${formatNumber(expected.negatives, 6)}), scale ${formatNumber(scale.value, 6)} (${scaleText}), seed ${options.seed}`,
+        `(expected ${formatNumber(expected.negatives, 6)}${spread}), scale ${formatNumber(scale.value, 6)} (${scaleText}), seed ${options.seed}`,
       `wrote ${result.out} with columns pi, offset (add to the logit when fitting) and weight (for IPW) in ${formatDuration(result.seconds)}`,
+      ...(result.pilotModel === undefined
+        ? []
+        : [
+            `pilot ${result.pilotModel.kind} scored by ${result.pilotModel.runtime}; fit the final logistic model with ${result.pilotModel.recommendedEstimator === 'ipw' ? 'the weight column (IPW)' : 'the offset column (log-odds)'}: ${result.pilotModel.recommendedEstimatorReason}`,
+          ]),
     ].join('\n'),
   );
 }
@@ -490,7 +583,7 @@ export function registerSample(program: Command, context: CommandContext): Comma
         'rows with pi, offset and weight so any trainer can correct for the sampling; or print the ' +
         'sampling as one SQL statement for the engine that holds the data (--emit-sql).',
     )
-    .requiredOption(
+    .option(
       '--data <file|glob>',
       'the input: CSV, TSV, JSON Lines or LibSVM (in-process), or Parquet (DuckDB); a file or a glob',
     )
@@ -508,6 +601,7 @@ export function registerSample(program: Command, context: CommandContext): Comma
       'drive the design with this pilot instead of fitting one: a saved-model folder (from `rarefy fit --save`) or a .onnx file; ' +
         'any pilot in-process, a logistic one with --engine duckdb or --emit-sql (its coefficients go into the SQL)',
     )
+    .addOption(runtimeOption())
     .option(
       '--refine',
       'one more pass to solve the scale exactly (default: a histogram, within a fraction of a percent; in-process only)',
@@ -534,7 +628,13 @@ export function registerSample(program: Command, context: CommandContext): Comma
     .option(
       '--input-table <name>',
       'the table the emitted SQL reads (table, schema.table or catalog.schema.table)',
+    )
+    .option(
+      '--scale-sample-rows <rows>',
+      `DuckDB engine: solve the scale on a seeded row-level subsample of about this many rows per class (default ${DEFAULT_SCALE_SAMPLE_ROWS}; all: every row, exact); pi stays exact, the expected size gets a reported standard error`,
+      scaleSampleRowsOption,
     );
+  addClickHouseOptions(command);
   addRecipeOptions(command, { design: 'optA' });
   return command
     .option(
@@ -544,7 +644,21 @@ export function registerSample(program: Command, context: CommandContext): Comma
     .action(async (options: SampleOptions, self: Command) => {
       const usage = (message: string): never =>
         self.error(message, { exitCode: 2, code: 'rarefy.usage' }) as never;
+      if (options.engine === 'clickhouse') {
+        // The whole recipe inside a ClickHouse cluster (sample-clickhouse.ts): a table, not files.
+        const clickhouse = options as SampleOptions & ClickHouseSampleCliOptions;
+        const problem = clickHouseUsageProblem(clickhouse);
+        if (problem !== null) usage(problem);
+        printClickHouseSample(context, options.json, await sampleClickHouse(clickhouse, context));
+        return;
+      }
+      if (options.data === undefined) usage("required option '--data <file|glob>' not specified");
       const engine = options.engine ?? defaultEngine(options.data);
+      if (engine === 'in-process' && options.scaleSampleRows !== undefined) {
+        usage(
+          '--scale-sample-rows applies to --engine duckdb (in-process sampling solves the scale on every row); leave it out or pass --engine duckdb',
+        );
+      }
       if (options.emitSql) {
         if (options.out !== undefined)
           usage('--out cannot be used with --emit-sql, which prints SQL instead of writing a sample');
@@ -572,7 +686,12 @@ export function registerSample(program: Command, context: CommandContext): Comma
           '--row-key applies to --engine duckdb and --emit-sql (in-process sampling draws from its own seeded generator)',
         );
       }
-      const result = await sample(options, context);
+      // Whether --alpha was given: without it, a --pilot that is not logistic samples with the
+      // defensive mixing correctionForPilot recommends.
+      const result = await sample(
+        { ...options, alphaGiven: self.getOptionValueSource('alpha') === 'cli' },
+        context,
+      );
       if (options.json) printJson(context.io, result);
       else printSample(context, options, result);
     });

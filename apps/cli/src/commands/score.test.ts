@@ -5,16 +5,16 @@ import { openBatches } from '@rarefy/data-io/node';
 import {
   FEATURE_HASH_FUNCTION,
   hashFeature,
+  hashingTransform,
   METADATA_HASHING,
   mlpToOnnx,
   NeuralPilot,
   neuralPilotOnnxOptions,
 } from '@rarefy/pilot-model';
-import { loadModel, selectBackend, writeModelFolder } from '@rarefy/pilot-model/node';
+import { loadModel, saveModel, selectBackend, writeModelFolder } from '@rarefy/pilot-model/node';
 import type { ColumnBatch, Pilot } from '@rarefy/sampling-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryIo, run } from '../index.js';
-import { chooseFasterPilot, hashingTransform, score } from './score.js';
 
 let directory: string;
 let dataPath: string;
@@ -168,7 +168,7 @@ describe('networks', () => {
     expect(hashingTransform({}, 'm.onnx')).toBeUndefined();
   });
 
-  it('scores a saved network through its model.onnx, hashing its categorical column, to 1e-5 of tfjs', async () => {
+  it('scores a network saved as model.onnx only through onnxruntime, hashing its categorical column, to 1e-5 of tfjs', async () => {
     const folder = join(directory, 'network');
     const bytes = mlpToOnnx(neuralPilotOnnxOptions(pilot.exportWeights()));
     await writeModelFolder(folder, {
@@ -189,49 +189,112 @@ describe('networks', () => {
     const result = await rarefy(['score', '--model', folder, '--data', networkData, '--out', out, '--json']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ rows: 500, runtime: 'onnxruntime', kind: 'neural' });
-    const expected = await expectedScores(pilot, networkData);
-    expect(worst(await readScores(out), expected)).toBeLessThan(1e-5);
-
-    // Given a tfjs loader too, both runtimes are measured on the first batch and the faster is kept.
-    const io = createMemoryIo();
-    const both = await score(
-      { model: folder, data: networkData, out: join(directory, 'network-both.csv'), json: true },
-      { io },
-      { tfjsLoaders: { neural: () => pilot } },
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      rows: 500,
+      runtime: 'onnxruntime',
+      runtimeReason: 'the folder holds the network as model.onnx only (no saved weights for TensorFlow.js)',
+      kind: 'neural',
+    });
+    expect(worst(await readScores(out), await expectedScores(pilot, networkData))).toBeLessThan(1e-5);
+    const forced = await rarefy([
+      'score',
+      '--model',
+      folder,
+      '--data',
+      networkData,
+      '--out',
+      out,
+      '--runtime',
+      'tfjs',
+    ]);
+    expect(forced.code).toBe(1);
+    expect(forced.stderr).toMatch(
+      /runtime 'tfjs' cannot score this neural model \(the folder holds no network weights/,
     );
-    expect(['tfjs', 'onnxruntime']).toContain(both.runtime);
-    expect(Object.keys(both.runtimeMilliseconds ?? {}).sort()).toEqual(['onnxruntime', 'tfjs']);
-    expect(worst(await readScores(both.out), expected)).toBeLessThan(1e-5);
   });
 
-  it('chooseFasterPilot keeps the faster candidate by the clock and its first-batch scores', async () => {
-    let clock = 0;
-    const slow: Pilot = {
-      features: [],
-      predictProbability: (batch) => {
-        clock += 50;
-        return new Float64Array(batch.rows).fill(0.25);
-      },
-    };
-    const fast: Pilot = {
-      features: [],
-      predictProbability: (batch) => {
-        clock += 5;
-        return new Float64Array(batch.rows).fill(0.75);
-      },
-    };
-    const batch: ColumnBatch = { schema: [], rows: 2, firstRow: 0, columns: {} };
-    const choice = await chooseFasterPilot(
-      [
-        { runtime: 'tfjs', pilot: slow },
-        { runtime: 'onnxruntime', pilot: fast },
-      ],
-      batch,
-      () => clock,
+  it('scores a saved NeuralPilot with the faster of TensorFlow.js and onnxruntime, and says which and why', async () => {
+    const folder = join(directory, 'saved-network');
+    await saveModel(folder, pilot, { label: 'y' });
+    const expected = await expectedScores(pilot, networkData);
+    const out = join(directory, 'saved-network-scores.csv');
+    const result = await rarefy(['score', '--model', folder, '--data', networkData, '--out', out, '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(parsed).toMatchObject({ rows: 500, kind: 'neural', runtimeMeasuredRows: 500 });
+    expect(['tfjs', 'onnxruntime']).toContain(parsed.runtime);
+    expect(Object.keys(parsed.runtimeMilliseconds as object).sort()).toEqual(['onnxruntime', 'tfjs']);
+    expect(parsed.runtimeReason).toMatch(/^measured on 500 rows of the first batch \(fastest of 2 runs\): /);
+    expect(worst(await readScores(out), expected)).toBeLessThan(1e-5);
+
+    // Forced, each runtime gives the same scores; tfjs gives the pilot's own, exactly.
+    for (const runtime of ['tfjs', 'onnxruntime'] as const) {
+      const forced = await rarefy([
+        'score',
+        '--model',
+        folder,
+        '--data',
+        networkData,
+        '--out',
+        out,
+        '--runtime',
+        runtime,
+      ]);
+      expect(forced.code).toBe(0);
+      // For people: the runtime and why on stderr, then the summary line on stdout.
+      expect(forced.stderr).toContain(`runtime: ${runtime}${runtime === 'tfjs' ? ' (' : ':'}`);
+      expect(forced.stderr).toContain(`forced (runtime '${runtime}')`);
+      expect(forced.stdout).toMatch(new RegExp(`^scored 500 rows with .* \\(neural, ${runtime}`));
+      const scores = await readScores(out);
+      if (runtime === 'tfjs') expect(scores).toEqual(expected);
+      else expect(worst(scores, expected)).toBeLessThan(1e-5);
+    }
+    const text = await rarefy(['score', '--model', folder, '--data', networkData, '--out', out]);
+    expect(text.stderr).toMatch(
+      /^runtime: (tfjs \(wasm\)|onnxruntime): measured on 500 rows of the first batch/m,
     );
-    expect(choice.runtime).toBe('onnxruntime');
-    expect(Array.from(choice.probability)).toEqual([0.75, 0.75]);
-    expect(choice.milliseconds).toEqual({ tfjs: 50, onnxruntime: 5 });
+  });
+
+  it('reads a categorical column whose values look like numbers as strings, as the network was trained', async () => {
+    const numericLooking = new NeuralPilot({
+      numeric: ['a'],
+      categorical: [{ name: 'site', buckets: 64, dimension: 2 }],
+      hidden: [],
+      activation: 'relu',
+      seed: 9,
+    });
+    const folder = join(directory, 'sites');
+    await saveModel(folder, numericLooking);
+    const data = join(directory, 'sites.csv');
+    const lines = ['a,site'];
+    for (let i = 0; i < 50; i++) lines.push(`${i / 10},${1000 + (i % 7)}`);
+    await writeFile(data, `${lines.join('\n')}\n`);
+    const out = join(directory, 'sites-scores.csv');
+    const result = await rarefy([
+      'score',
+      '--model',
+      folder,
+      '--data',
+      data,
+      '--out',
+      out,
+      '--runtime',
+      'tfjs',
+    ]);
+    expect(result.code).toBe(0);
+    const expected = numericLooking.predictProbability({
+      rows: 50,
+      numeric: Float64Array.from({ length: 50 }, (_, i) => i / 10),
+      categorical: [
+        {
+          kind: 'dictionary',
+          codes: Int32Array.from({ length: 50 }, (_, i) => i % 7),
+          values: ['1000', '1001', '1002', '1003', '1004', '1005', '1006'],
+        },
+      ],
+    });
+    expect(await readScores(out)).toEqual(Array.from(expected));
+    numericLooking.dispose();
   });
 });

@@ -1,59 +1,31 @@
-import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type BatchReader, openBatches, openSampleWriter, type SampleWriter } from '@rarefy/data-io/node';
+import type { ModelKind } from '@rarefy/pilot-model';
 import {
-  FEATURE_HASH_FUNCTION,
-  hashDictionary,
-  hashFeature,
-  type LogisticPilot,
-  logisticFromSavedFiles,
-  METADATA_HASHING,
-  type ModelKind,
-  type ModelManifest,
-} from '@rarefy/pilot-model';
-import { type ModelFolder, type ModelLoader, OnnxPilot, readModelFolder } from '@rarefy/pilot-model/node';
+  type LoadedModel,
+  openModel,
+  RUNTIME_OPTIONS,
+  type RuntimeChoice,
+  RuntimeChoosingPilot,
+  type RuntimeOption,
+  releasePilot,
+  type ScoringRuntime,
+} from '@rarefy/pilot-model/node';
 import {
   type ColumnBatch,
-  type ColumnData,
   type ColumnSchema,
-  type Pilot,
+  type ColumnType,
   RarefyError,
   RarefyInputError,
-  RarefyIoError,
 } from '@rarefy/sampling-core';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { formatDuration } from '../format.js';
 import { type Io, printJson, printLine } from '../io.js';
 import type { CommandContext } from '../program.js';
 import { createProgress } from '../progress.js';
 
-/**
- * What scores a model's rows: `in-process` (a logistic model's float64 sigma(x'beta) in JavaScript,
- * exact and faster than any runtime round trip), `onnxruntime` (the model's ONNX through
- * onnxruntime-node) or `tfjs` (a network loaded by a TensorFlow.js loader).
- */
-export type ScoringRuntime = 'in-process' | 'onnxruntime' | 'tfjs';
-
-/** One way of scoring a model. */
-export interface PilotCandidate {
-  readonly runtime: ScoringRuntime;
-  readonly pilot: Pilot;
-}
-
-/** A model loaded for scoring: the pilot to use, what it is and where it came from. */
-export interface LoadedPilot {
-  /** The pilot chosen so far (the first candidate until {@link chooseFasterPilot} has run). */
-  readonly pilot: Pilot;
-  readonly runtime: ScoringRuntime;
-  /** Every way of scoring this model (one, or two for a network with a tfjs loader and model.onnx). */
-  readonly candidates: readonly PilotCandidate[];
-  /** The folder's kind, or `onnx` for a bare .onnx file. */
-  readonly kind: ModelKind | 'onnx';
-  /** The absolute path loaded. */
-  readonly path: string;
-  /** The folder's manifest (null for a .onnx file). */
-  readonly manifest: ModelManifest | null;
-}
+export type { LoadedModel, RuntimeChoice, RuntimeOption, ScoringRuntime };
+export { releasePilot };
 
 /** Options of {@link loadPilot}. */
 export interface LoadPilotOptions {
@@ -63,212 +35,87 @@ export interface LoadPilotOptions {
    */
   features?: readonly string[];
   /**
-   * TensorFlow.js loaders by kind (for example `neural`). When one is given for a folder that also
-   * has `model.onnx`, both runtimes are candidates and {@link chooseFasterPilot} keeps the faster.
+   * How a network is scored (`--runtime`): `auto` (default) times TensorFlow.js and onnxruntime on
+   * the first batch and keeps the faster; `tfjs` or `onnxruntime` forces one.
    */
-  tfjsLoaders?: Partial<Record<ModelKind, ModelLoader>>;
-}
-
-function systemMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isDictionary(column: ColumnData): column is Extract<ColumnData, { kind: 'dictionary' }> {
-  return !ArrayBuffer.isView(column);
+  runtime?: RuntimeOption;
+  /** Called once the runtime is known (at load, or on the first batch for `auto`). */
+  onRuntimeChoice?: (choice: RuntimeChoice) => void;
 }
 
 /**
- * A batch transform that hashes the categorical columns an ONNX model's metadata names
- * (`rarefy.hashing`, as `mlpToOnnx` writes it for a network with embeddings) into the int64 bucket
- * ids its inputs take, exactly as the network hashed them in training: string (dictionary) columns
- * are hashed; integer columns are taken as ids already hashed. Undefined when the model hashes
- * nothing.
- *
- * @param metadata - the model's metadata_props
- * @param source - the model, for messages
- * @returns the transform, or undefined
- * @throws RarefyError `RAREFY_PARSE_ERROR` for a malformed record; `RAREFY_INVALID_ARGUMENT` for a
- *   hash function this version does not implement
- * @example
- * ```ts
- * const transform = hashingTransform(inspectOnnxModel(bytes).metadata, 'model.onnx');
- * ```
- */
-export function hashingTransform(
-  metadata: Readonly<Record<string, string>>,
-  source: string,
-): ((batch: ColumnBatch) => ColumnBatch) | undefined {
-  const text = metadata[METADATA_HASHING];
-  if (text === undefined) return undefined;
-  const malformed = (problem: string): never => {
-    throw new RarefyIoError(
-      'RAREFY_PARSE_ERROR',
-      `${source}: metadata ${METADATA_HASHING} ${problem}`,
-      'export the model again with mlpToOnnx (the record is written for you)',
-      { input: source },
-    );
-  };
-  let record: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null) malformed('is not a JSON object');
-    record = parsed as Record<string, unknown>;
-  } catch (error) {
-    if (error instanceof RarefyError) throw error;
-    malformed(`is not JSON (${systemMessage(error)})`);
-  }
-  if (record.function !== FEATURE_HASH_FUNCTION) {
-    throw new RarefyError(
-      'RAREFY_INVALID_ARGUMENT',
-      `${source}: its categorical columns are hashed with ${String(record.function)}, which this version does not implement (it implements ${FEATURE_HASH_FUNCTION})`,
-      'hash the columns to integer ids before scoring, or export the model with this version',
-      { input: source },
-    );
-  }
-  const columns = record.columns;
-  if (!Array.isArray(columns) || !columns.every((name) => typeof name === 'string')) {
-    return malformed('has no `columns` list');
-  }
-  const missing = typeof record.missing === 'string' ? record.missing : '';
-  const hashing = columns.map((name: string) => {
-    const seed = record[`${name}.seed`] ?? record.seed;
-    const buckets = record[`${name}.buckets`] ?? record.buckets;
-    if (typeof seed !== 'number' || typeof buckets !== 'number') {
-      return malformed(`has no seed and bucket count for column "${name}"`);
-    }
-    return { name, seed, buckets };
-  });
-  return (batch) => {
-    const replaced: Record<string, ColumnData> = { ...batch.columns };
-    let changed = false;
-    for (const { name, seed, buckets } of hashing) {
-      const column = batch.columns[name];
-      if (column === undefined || !isDictionary(column)) continue;
-      const ids = hashDictionary(column.values, {
-        function: FEATURE_HASH_FUNCTION,
-        seed,
-        buckets,
-        missing: '',
-      });
-      const missingId = hashFeature(missing, seed, buckets);
-      const out = new Int32Array(batch.rows);
-      for (let i = 0; i < batch.rows; i++) {
-        const code = column.codes[i] as number;
-        out[i] = code < 0 ? missingId : (ids[code] as number);
-      }
-      replaced[name] = out;
-      changed = true;
-    }
-    if (!changed) return batch;
-    const hashed = new Set(hashing.map(({ name }) => name));
-    const schema: ColumnSchema[] = batch.schema.map((column) =>
-      hashed.has(column.name) && column.type === 'string' ? { name: column.name, type: 'integer' } : column,
-    );
-    return { ...batch, schema, columns: replaced };
-  };
-}
-
-async function onnxCandidate(
-  model: Uint8Array | string,
-  source: string,
-  features: readonly string[] | undefined,
-): Promise<PilotCandidate> {
-  const first = await OnnxPilot.create(model, {
-    source,
-    ...(features === undefined ? {} : { features }),
-  });
-  const transform = hashingTransform(first.summary.metadata, source);
-  if (transform === undefined) return { runtime: 'onnxruntime', pilot: first };
-  await first.release();
-  const pilot = await OnnxPilot.create(model, {
-    source,
-    transform,
-    ...(features === undefined ? {} : { features }),
-  });
-  return { runtime: 'onnxruntime', pilot };
-}
-
-/**
- * Loads a model for scoring, from a saved-model folder or a `.onnx` file. A `logistic` folder is
- * scored in-process (exact float64, and a dot product is faster in JavaScript than a round trip
- * through a runtime); a `.onnx` file, and any other kind through its `model.onnx`, by onnxruntime
- * (categorical columns hashed as the model's metadata says). A network is also loaded in
- * TensorFlow.js when a loader for its kind is given; then both are candidates and
- * {@link chooseFasterPilot} picks one on the first batch. `@rarefy/pilot-model` has no loader that
- * rebuilds a `NeuralPilot` from a folder (a folder holds the network as ONNX), so the CLI passes
- * none and networks are scored by onnxruntime.
+ * Loads a model for scoring, from a saved-model folder or a `.onnx` file, through `openModel` of
+ * `@rarefy/pilot-model/node`: a `logistic` folder is scored in-process (exact float64); a `.onnx`
+ * file, and any folder kind without weights Rarefy can run, by onnxruntime (categorical columns
+ * hashed as the model's metadata says); a `neural` folder with its saved weights in TensorFlow.js or
+ * onnxruntime, whichever is faster on the first batch (`runtime: 'auto'`), or as `runtime` forces.
  *
  * @param path - a folder (from `rarefy fit --save` or `saveModel`) or a `.onnx` file
- * @param options - input columns for a foreign .onnx file, tfjs loaders
- * @returns the pilot and its candidates
+ * @param options - input columns for a foreign .onnx file, the runtime
+ * @returns the pilot, its kind, path and manifest, and the runtime choice (null until the first
+ *   batch for `auto`)
  * @throws RarefyIoError `RAREFY_IO_ERROR` (nothing there, unreadable) or `RAREFY_PARSE_ERROR`
- *   (malformed manifest, damaged file, not ONNX); RarefyError when the model's inputs cannot be bound
- *   or a folder has nothing this command can score
+ *   (malformed manifest, damaged file, not ONNX); RarefyError when the model's inputs cannot be bound,
+ *   a folder has nothing this command can score, or the runtime asked for cannot score it
  * @example
  * ```ts
- * const { pilot, runtime } = await loadPilot('models/ctr');
+ * const model = await loadPilot('models/ctr', { runtime: 'auto' });
  * ```
  */
-export async function loadPilot(path: string, options: LoadPilotOptions = {}): Promise<LoadedPilot> {
-  const absolute = resolve(path);
-  let isFile: boolean;
-  try {
-    isFile = (await stat(absolute)).isFile();
-  } catch (error) {
-    throw new RarefyIoError(
-      'RAREFY_IO_ERROR',
-      `${path}: cannot read the model (${systemMessage(error)})`,
-      'pass a saved-model folder (from `rarefy fit --save`) or a .onnx file',
-      { input: path },
-    );
-  }
-  if (isFile) {
-    const candidate = await onnxCandidate(absolute, path, options.features);
-    return { ...candidate, candidates: [candidate], kind: 'onnx', path: absolute, manifest: null };
-  }
-  const folder: ModelFolder = await readModelFolder(absolute);
-  const { manifest } = folder;
-  if (manifest.kind === 'logistic') {
-    const pilot: LogisticPilot = logisticFromSavedFiles(
-      manifest as ModelManifest<'logistic'>,
-      folder.files,
-      absolute,
-    );
-    const candidate: PilotCandidate = { runtime: 'in-process', pilot };
-    return { ...candidate, candidates: [candidate], kind: 'logistic', path: absolute, manifest };
-  }
-  const candidates: PilotCandidate[] = [];
-  const loader = options.tfjsLoaders?.[manifest.kind];
-  if (loader !== undefined) candidates.push({ runtime: 'tfjs', pilot: await loader(folder) });
-  const onnxFile = manifest.files.find((file) => file.role === 'onnx');
-  const bytes = onnxFile === undefined ? undefined : folder.files.get(onnxFile.path);
-  if (onnxFile !== undefined && bytes !== undefined) {
-    candidates.push(await onnxCandidate(bytes, join(path, onnxFile.path), undefined));
-  }
-  const first = candidates[0];
-  if (first === undefined) {
-    throw new RarefyError(
-      'RAREFY_INVALID_ARGUMENT',
-      `${path}: a ${manifest.kind} model without model.onnx, which this command cannot score`,
-      'save the model with its ONNX export (the default of saveModel), or pass its model.onnx',
-      { input: path },
-    );
-  }
-  return { ...first, candidates, kind: manifest.kind, path: absolute, manifest };
+export async function loadPilot(path: string, options: LoadPilotOptions = {}): Promise<LoadedModel> {
+  return openModel(path, {
+    runtime: options.runtime ?? 'auto',
+    ...(options.features === undefined ? {} : { onnx: { features: options.features } }),
+    ...(options.onRuntimeChoice === undefined
+      ? {}
+      : { runtimeChoice: { onChoice: options.onRuntimeChoice } }),
+  });
 }
 
 /**
- * Releases a pilot's native resources (an onnxruntime session) when it has any.
+ * Opens the data for a model: columns the model's manifest lists as strings (categorical columns of a
+ * network, hashed into its embedding tables) are read as strings even when their values look like
+ * numbers, so they are hashed exactly as in training.
  *
- * @param pilot - any pilot
- * @returns when released
+ * @param data - the data's path or glob
+ * @param model - the loaded model
+ * @param options - other read options (`label`)
+ * @returns the reader, after checking that the data has every column the model reads
+ * @throws RarefyInputError naming the model's columns the data lacks
  * @example
  * ```ts
- * await releasePilot(loaded.pilot);
+ * const reader = await openBatchesForModel('today.csv', model);
  * ```
  */
-export async function releasePilot(pilot: Pilot): Promise<void> {
-  if (pilot instanceof OnnxPilot) await pilot.release();
+export async function openBatchesForModel(
+  data: string,
+  model: LoadedModel,
+  options: { label?: string } = {},
+): Promise<BatchReader> {
+  const reader = await openBatches(data, options);
+  requireModelColumns(model.pilot.features, reader.schema, data, model.path);
+  const types: Record<string, ColumnType> = {};
+  for (const feature of model.manifest?.schema.features ?? []) {
+    const read = reader.schema.find((column) => column.name === feature.name);
+    if (feature.type === 'string' && read !== undefined && read.type !== 'string')
+      types[feature.name] = 'string';
+  }
+  return Object.keys(types).length === 0 ? reader : openBatches(data, { ...options, types });
+}
+
+/**
+ * One line on the runtime for people: which scores the model, on which backend, and why.
+ *
+ * @param choice - the runtime choice
+ * @returns e.g. `runtime: tfjs (wasm): measured on 8,192 rows ...`
+ * @example
+ * ```ts
+ * io.stderr.write(`${describeRuntime(choice)}\n`);
+ * ```
+ */
+export function describeRuntime(choice: RuntimeChoice): string {
+  const backend = choice.backend === undefined ? '' : ` (${choice.backend})`;
+  return `runtime: ${choice.runtime}${backend}: ${choice.reason}`;
 }
 
 /**
@@ -302,68 +149,6 @@ export function requireModelColumns(
   );
 }
 
-/** What {@link chooseFasterPilot} measured and kept. */
-export interface RuntimeChoice {
-  readonly runtime: ScoringRuntime;
-  readonly pilot: Pilot;
-  /** The kept candidate's probabilities for the batch measured. */
-  readonly probability: Float64Array;
-  /** Milliseconds per candidate for the timed run (after one warm-up run), by runtime. */
-  readonly milliseconds: Partial<Record<ScoringRuntime, number>>;
-}
-
-/**
- * Scores one batch with every candidate — a warm-up run, then a timed run — and keeps the fastest
- * (the others are released). With one candidate it just scores the batch.
- *
- * @param candidates - the ways of scoring the model
- * @param batch - the first batch of the data
- * @param now - a clock in milliseconds
- * @returns the candidate kept, its probabilities for the batch and the timings
- * @example
- * ```ts
- * const choice = await chooseFasterPilot(loaded.candidates, firstBatch, () => performance.now());
- * ```
- */
-export async function chooseFasterPilot(
-  candidates: readonly PilotCandidate[],
-  batch: ColumnBatch,
-  now: () => number,
-): Promise<RuntimeChoice> {
-  const [only] = candidates;
-  if (only === undefined) {
-    throw new RarefyError('RAREFY_INVALID_ARGUMENT', 'candidates: none given', 'pass at least one pilot');
-  }
-  if (candidates.length === 1) {
-    return {
-      runtime: only.runtime,
-      pilot: only.pilot,
-      probability: await only.pilot.predictProbability(batch),
-      milliseconds: {},
-    };
-  }
-  const milliseconds: Partial<Record<ScoringRuntime, number>> = {};
-  let best: { candidate: PilotCandidate; time: number; probability: Float64Array } | null = null;
-  for (const candidate of candidates) {
-    await candidate.pilot.predictProbability(batch); // warm-up: sessions and kernels start lazily
-    const started = now();
-    const probability = await candidate.pilot.predictProbability(batch);
-    const time = now() - started;
-    milliseconds[candidate.runtime] = time;
-    if (best === null || time < best.time) best = { candidate, time, probability };
-  }
-  const kept = best as NonNullable<typeof best>;
-  for (const candidate of candidates) {
-    if (candidate !== kept.candidate) await releasePilot(candidate.pilot);
-  }
-  return {
-    runtime: kept.candidate.runtime,
-    pilot: kept.candidate.pilot,
-    probability: kept.probability,
-    milliseconds,
-  };
-}
-
 /** The options of `rarefy score`, as commander parses them. */
 export interface ScoreOptions {
   /** A saved-model folder or a .onnx file. */
@@ -374,6 +159,8 @@ export interface ScoreOptions {
   out: string;
   /** Comma-separated columns feeding a foreign .onnx model's input. */
   features?: string;
+  /** How a network is scored: `auto` (default), `tfjs` or `onnxruntime`. */
+  runtime?: RuntimeOption;
   json?: boolean;
 }
 
@@ -385,14 +172,20 @@ export interface ScoreResult {
   out: string;
   /** Wall-clock seconds, loading the model and writing included. */
   seconds: number;
-  /** What scored the rows (see {@link ScoringRuntime}). */
+  /** What scored the rows: `in-process` (logistic), `tfjs` or `onnxruntime`. */
   runtime: ScoringRuntime;
+  /** Why that runtime: measured on the first batch (with the timings), forced, or the only way. */
+  runtimeReason: string;
+  /** The TensorFlow.js backend, when `tfjs` scored the rows. */
+  tfjsBackend?: string;
   /** The model's kind (`logistic`, `neural`, ...) or `onnx` for a bare .onnx file. */
   kind: ModelKind | 'onnx';
   /** The absolute path of the model. */
   model: string;
-  /** The start-up measurement in milliseconds by runtime, when there was a choice to make. */
+  /** The start-up measurement in milliseconds by runtime (best of the timed runs), when both were timed. */
   runtimeMilliseconds?: Partial<Record<ScoringRuntime, number>>;
+  /** Rows of the first batch the runtimes were timed on. */
+  runtimeMeasuredRows?: number;
 }
 
 /** The name of the one column `rarefy score` writes. */
@@ -422,12 +215,15 @@ function checkCount(probability: Float64Array, batch: ColumnBatch, model: string
  * Scores every row of a file (or glob) with a model and writes one probability per input row, in
  * input order, as a CSV file with the header `probability`, atomically (a temporary file renamed into
  * place when complete). The data is streamed in batches (memory is one batch, whatever the input's
- * size); each batch is scored with one `predictProbability` call.
+ * size); each batch is scored with one `predictProbability` call. A network saved with its weights
+ * runs in TensorFlow.js or onnxruntime: with `runtime: 'auto'` both are timed on the first batch and
+ * the faster scores everything; the result says which and why (and so does a line on stderr without
+ * `--json`).
  *
- * @param options - the model, the data, the output and, for a foreign .onnx file, its input columns
+ * @param options - the model, the data, the output, the runtime and, for a foreign .onnx file, its
+ *   input columns
  * @param context - the command's Io (progress on stderr, the clock)
- * @param loadOptions - tfjs loaders for networks (the CLI passes none; see {@link loadPilot})
- * @returns rows, out, seconds, the runtime used
+ * @returns rows, out, seconds, the runtime used and why
  * @throws RarefyInputError naming the columns the model reads that the data lacks; as
  *   {@link loadPilot}, `openBatches` and the model's scoring; RarefyIoError when the output cannot be
  *   written (then nothing is at `out`)
@@ -436,23 +232,19 @@ function checkCount(probability: Float64Array, batch: ColumnBatch, model: string
  * const result = await score({ model: 'models/ctr', data: 'today.csv', out: 'scores.csv' }, { io: processIo() });
  * ```
  */
-export async function score(
-  options: ScoreOptions,
-  context: CommandContext,
-  loadOptions: Pick<LoadPilotOptions, 'tfjsLoaders'> = {},
-): Promise<ScoreResult> {
+export async function score(options: ScoreOptions, context: CommandContext): Promise<ScoreResult> {
   const { io } = context;
   const started = io.now();
   const out = resolve(options.out);
   const features = featureList(options.features);
-  const loaded = await loadPilot(options.model, {
-    ...loadOptions,
+  let announce: ((choice: RuntimeChoice) => void) | null = null;
+  const model = await loadPilot(options.model, {
+    runtime: options.runtime ?? 'auto',
     ...(features === undefined ? {} : { features }),
+    onRuntimeChoice: (choice) => announce?.(choice),
   });
-  let pilots = loaded.candidates.map((candidate) => candidate.pilot);
   try {
-    const reader: BatchReader = await openBatches(options.data);
-    requireModelColumns(loaded.pilot.features, reader.schema, options.data, options.model);
+    const reader: BatchReader = await openBatchesForModel(options.data, model);
     const writer: SampleWriter = await openSampleWriter(out, { format: 'csv' });
     const progress = createProgress({
       label: `scoring ${options.data}`,
@@ -460,28 +252,24 @@ export async function score(
       stream: io.stderr,
       now: io.now,
     });
+    // The runtime, once known, goes into the progress text (a line of its own, off --json).
+    announce = (choice) => {
+      if (!options.json) io.stderr.write(`${describeRuntime(choice)}\n`);
+    };
+    if (model.choice !== null) announce(model.choice);
     let rows = 0;
-    let runtime = loaded.runtime;
-    let runtimeMilliseconds: ScoreResult['runtimeMilliseconds'];
     try {
-      let pilot: Pilot | null = null;
       for await (const batch of reader.batches()) {
         if (batch.rows === 0) continue;
-        let probability: Float64Array;
-        if (pilot === null) {
-          const choice = await chooseFasterPilot(loaded.candidates, batch, io.now);
-          pilot = choice.pilot;
-          pilots = [choice.pilot];
-          runtime = choice.runtime;
-          if (loaded.candidates.length > 1) runtimeMilliseconds = choice.milliseconds;
-          probability = choice.probability;
-        } else {
-          probability = await pilot.predictProbability(batch);
-        }
+        const probability = await model.pilot.predictProbability(batch);
         checkCount(probability, batch, options.model);
         await writer.write(probabilityBatch(probability, rows));
         rows += batch.rows;
-        progress.update(rows, rowsPerSecond(io, started, rows));
+        const runtime = model.choice?.runtime;
+        progress.update(
+          rows,
+          `${rowsPerSecond(io, started, rows)}${runtime === undefined ? '' : `, ${runtime}`}`,
+        );
       }
       if (rows === 0) await writer.write(probabilityBatch(new Float64Array(0), 0));
       progress.stop();
@@ -491,18 +279,43 @@ export async function score(
       await writer.abort();
       throw error;
     }
+    const choice = settledChoice(model);
     return {
       rows,
       out,
       seconds: (io.now() - started) / 1000,
-      runtime,
-      kind: loaded.kind,
-      model: loaded.path,
-      ...(runtimeMilliseconds === undefined ? {} : { runtimeMilliseconds }),
+      runtime: choice.runtime,
+      runtimeReason: choice.reason,
+      ...(choice.backend === undefined ? {} : { tfjsBackend: choice.backend }),
+      kind: model.kind,
+      model: model.path,
+      ...(choice.milliseconds === undefined ? {} : { runtimeMilliseconds: choice.milliseconds }),
+      ...(choice.measuredRows === undefined ? {} : { runtimeMeasuredRows: choice.measuredRows }),
     };
   } finally {
-    for (const pilot of pilots) await releasePilot(pilot);
+    await releasePilot(model.pilot);
   }
+}
+
+/**
+ * The runtime choice of a model after scoring: an `auto` choice that never ran (no rows) reports the
+ * first candidate, and says that nothing was measured.
+ *
+ * @param model - the loaded model
+ * @returns the choice
+ * @example
+ * ```ts
+ * const { runtime, reason } = settledChoice(model);
+ * ```
+ */
+export function settledChoice(model: LoadedModel): RuntimeChoice {
+  if (model.choice !== null) return model.choice;
+  const first = model.pilot instanceof RuntimeChoosingPilot ? model.pilot.candidates[0] : undefined;
+  return {
+    runtime: first?.runtime ?? 'onnxruntime',
+    reason: 'no rows were scored, so no runtime was measured',
+    ...(first?.backend === undefined ? {} : { backend: first.backend }),
+  };
 }
 
 function rowsPerSecond(io: Io, started: number, rows: number): string {
@@ -544,10 +357,9 @@ export function registerScore(program: Command, context: CommandContext): Comman
     .description(
       'Score every row of a file with a saved model or a .onnx file and write one population-scale ' +
         'probability per input row, in input order (CSV, header `probability`), streaming the data. ' +
-        'Logistic models are scored in-process (exact float64); .onnx files and networks by ' +
-        'onnxruntime: a saved network holds its weights as model.onnx and @rarefy/pilot-model has no ' +
-        'TensorFlow.js loader for it (library callers of score() that pass one get both runtimes timed ' +
-        'on the first batch and the faster kept).',
+        'Logistic models are scored in-process (exact float64) and .onnx files by onnxruntime; a saved ' +
+        'network runs in TensorFlow.js (its saved weights) or onnxruntime (its model.onnx), whichever ' +
+        'is faster on a sample of the first batch (--runtime auto), and the output says which and why.',
     )
     .requiredOption(
       '--model <dir|file.onnx>',
@@ -562,7 +374,11 @@ export function registerScore(program: Command, context: CommandContext): Comman
       '--features <columns>',
       'comma-separated columns feeding a .onnx model’s input, in its order (for models exported without Rarefy metadata)',
     )
-    .option('--json', 'print one JSON object { rows, out, seconds, runtime, ... } and nothing else on stdout')
+    .addOption(runtimeOption())
+    .option(
+      '--json',
+      'print one JSON object { rows, out, seconds, runtime, runtimeReason, ... } and nothing else on stdout',
+    )
     .action(async (options: ScoreOptions) => {
       const result = await score(options, context);
       if (options.json) {
@@ -571,8 +387,26 @@ export function registerScore(program: Command, context: CommandContext): Comman
       }
       printLine(
         context.io,
-        `scored ${result.rows.toLocaleString('en-US')} rows with ${result.model} (${result.kind}, ${result.runtime}); ` +
+        `scored ${result.rows.toLocaleString('en-US')} rows with ${result.model} (${result.kind}, ${result.runtime}${result.tfjsBackend === undefined ? '' : ` on ${result.tfjsBackend}`}); ` +
           `wrote ${result.out} in ${formatDuration(result.seconds)}`,
       );
     });
+}
+
+/**
+ * The `--runtime <auto|tfjs|onnxruntime>` option of `rarefy score` and `rarefy sample`.
+ *
+ * @returns the option, default `auto`
+ * @example
+ * ```ts
+ * command.addOption(runtimeOption());
+ * ```
+ */
+export function runtimeOption(): Option {
+  return new Option(
+    '--runtime <runtime>',
+    'how a saved network is scored: auto (time TensorFlow.js and onnxruntime on a sample of the first batch, keep the faster), tfjs (its saved weights) or onnxruntime (its model.onnx); logistic models always run in-process',
+  )
+    .choices(RUNTIME_OPTIONS)
+    .default('auto');
 }

@@ -98,3 +98,36 @@ export function byName(names: readonly string[], values: ArrayLike<number>): Rec
   });
   return result;
 }
+
+/** The flags the engine paths (DuckDB, ClickHouse) turn into the recipe's plan options. */
+export interface EnginePlanCliOptions extends RecipeCliOptions {
+  label: string;
+  rowKey?: string;
+  scaleSampleRows?: number;
+}
+
+/** `--features a,b,c` as a list (undefined when not given). */
+export function featureList(text: string | undefined): string[] | undefined {
+  return text
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+}
+
+/** The recipe options of the engine path. */
+export function planOptions(options: EnginePlanCliOptions, features: string[] | undefined) {
+  return {
+    label: options.label,
+    ...(features === undefined ? {} : { features }),
+    design: options.design,
+    pilotSize: options.pilotSize,
+    takeWholeClass: options.takeWholeClass ?? false,
+    ...(options.sampleSize === undefined ? {} : { sampleSize: options.sampleSize }),
+    ...(options.rate === undefined ? {} : { rate: options.rate }),
+    alpha: options.alpha,
+    piMin: options.piMin,
+    seed: options.seed,
+    ...(options.rowKey === undefined ? {} : { rowKey: options.rowKey }),
+    ...(options.scaleSampleRows === undefined ? {} : { scaleSampleRows: options.scaleSampleRows }),
+  };
+}

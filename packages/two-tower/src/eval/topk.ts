@@ -186,6 +186,38 @@ function checkExclusion(list: Int32Array, query: number, itemCount: number): voi
 }
 
 /**
+ * Throws unless `dim` and `k` are positive integers and `queries` and `items` are whole rows of `dim`
+ * (lengths only: no pass over the values). @internal
+ */
+export function checkTopKArguments(queries: Float32Array, items: Float32Array, dim: number, k: number): void {
+  requireArgument(
+    Number.isInteger(dim) && dim >= 1,
+    'dim',
+    `${dim} is not a positive integer`,
+    'pass the length of one vector',
+  );
+  requireArgument(
+    Number.isInteger(k) && k >= 1,
+    'k',
+    `${k} is not a positive integer`,
+    'ask for at least one item per query',
+  );
+  for (const [name, array] of [
+    ['queries', queries],
+    ['items', items],
+  ] as const) {
+    if (array.length % dim !== 0) {
+      throw new RarefyInputError(
+        'RAREFY_DIMENSION_MISMATCH',
+        `${name}: length ${array.length} is not a multiple of dim ${dim}`,
+        `pass ${name} as a row-major count x dim Float32Array`,
+        { input: name, length: array.length, dim },
+      );
+    }
+  }
+}
+
+/**
  * Full-catalogue top-K by dot product, without a queries x items score matrix: items are scored
  * in blocks (4 queries x 4 items per register block, queries cached across the block), and each
  * query keeps its best k in a fixed-size min-heap in typed arrays, so memory is O(queries x k +
@@ -212,37 +244,13 @@ function checkExclusion(list: Int32Array, query: number, itemCount: number): voi
 export function topKByDotProduct(options: TopKByDotProductOptions): TopKResult {
   const { queries, items, dim, k } = options;
   const blockSize = options.blockSize ?? 512;
-  requireArgument(
-    Number.isInteger(dim) && dim >= 1,
-    'dim',
-    `${dim} is not a positive integer`,
-    'pass the length of one vector',
-  );
-  requireArgument(
-    Number.isInteger(k) && k >= 1,
-    'k',
-    `${k} is not a positive integer`,
-    'ask for at least one item per query',
-  );
+  checkTopKArguments(queries, items, dim, k);
   requireArgument(
     Number.isInteger(blockSize) && blockSize >= 1,
     'blockSize',
     `${blockSize} is not a positive integer`,
     'leave it out (512) or pass a positive number of items per block',
   );
-  for (const [name, array] of [
-    ['queries', queries],
-    ['items', items],
-  ] as const) {
-    if (array.length % dim !== 0) {
-      throw new RarefyInputError(
-        'RAREFY_DIMENSION_MISMATCH',
-        `${name}: length ${array.length} is not a multiple of dim ${dim}`,
-        `pass ${name} as a row-major count x dim Float32Array`,
-        { input: name, length: array.length, dim },
-      );
-    }
-  }
   const queryCount = queries.length / dim;
   const itemCount = items.length / dim;
   const indices = new Int32Array(queryCount * k);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng, isRarefyError, type Rng } from '@rarefy/sampling-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HnswIndex } from './hnsw.js';
+import { topKByDotProduct } from '../eval/topk.js';
+import { HnswIndex, topKByDotProductNative } from './hnsw.js';
 
 function normals(count: number, dim: number, rng: Rng): Float32Array {
   return Float32Array.from({ length: count * dim }, () => rng.normal());
@@ -70,5 +71,76 @@ describe('HnswIndex save / load and errors', () => {
     } catch (error) {
       expect(isRarefyError(error, 'RAREFY_PARSE_ERROR')).toBe(true);
     }
+  });
+});
+
+describe('topKByDotProductNative', () => {
+  const dim = 24;
+  const rng = createRng(31);
+  const items = normals(700, dim, rng);
+  const queries = normals(9, dim, rng);
+
+  function expectSameTopK(
+    actual: ReturnType<typeof topKByDotProduct>,
+    expected: ReturnType<typeof topKByDotProduct>,
+  ): void {
+    expect(actual.k).toBe(expected.k);
+    // Gaussian vectors: no ties, so both orders are the same; float32 sums in another order: 1e-5.
+    expect(Array.from(actual.indices)).toEqual(Array.from(expected.indices));
+    actual.scores.forEach((score, at) => {
+      const reference = expected.scores[at] as number;
+      if (reference === Number.NEGATIVE_INFINITY) expect(score).toBe(reference);
+      else expect(Math.abs(score - reference)).toBeLessThan(1e-5);
+    });
+  }
+
+  it('returns the top K of topKByDotProduct, one query or a batch, padded past the catalogue', () => {
+    for (const threads of [0, 1]) {
+      expectSameTopK(
+        topKByDotProductNative({ queries, items, dim, k: 10, threads }),
+        topKByDotProduct({ queries, items, dim, k: 10 }),
+      );
+    }
+    const one = queries.slice(0, dim);
+    expectSameTopK(
+      topKByDotProductNative({ queries: one, items, dim, k: 3 }),
+      topKByDotProduct({ queries: one, items, dim, k: 3 }),
+    );
+    const few = items.slice(0, 5 * dim);
+    const padded = topKByDotProductNative({ queries, items: few, dim, k: 8 });
+    expectSameTopK(padded, topKByDotProduct({ queries, items: few, dim, k: 8 }));
+    expect(padded.indices[7]).toBe(-1);
+  });
+
+  it('searches views into larger buffers (usearch reads them from the buffer start)', () => {
+    const itemBuffer = new Float32Array(items.length + 3 * dim);
+    itemBuffer.set(items, 3 * dim);
+    const queryBuffer = new Float32Array(queries.length + dim);
+    queryBuffer.set(queries, dim);
+    const itemView = itemBuffer.subarray(3 * dim);
+    const queryView = queryBuffer.subarray(dim);
+    expectSameTopK(
+      topKByDotProductNative({ queries: queryView, items: itemView, dim, k: 6 }),
+      topKByDotProduct({ queries, items, dim, k: 6 }),
+    );
+    expectSameTopK(
+      topKByDotProductNative({ queries: queryView.subarray(2 * dim, 3 * dim), items, dim, k: 6 }),
+      topKByDotProduct({ queries: queries.slice(2 * dim, 3 * dim), items, dim, k: 6 }),
+    );
+    // A view at offset 0 that ends before its buffer does: only its own rows are searched.
+    expectSameTopK(
+      topKByDotProductNative({ queries, items: items.subarray(0, 40 * dim), dim, k: 6 }),
+      topKByDotProduct({ queries, items: items.slice(0, 40 * dim), dim, k: 6 }),
+    );
+  });
+
+  it('answers an empty catalogue with padding and names bad arguments', () => {
+    const empty = topKByDotProductNative({ queries, items: new Float32Array(0), dim, k: 2 });
+    expect(Array.from(empty.indices)).toEqual(Array(18).fill(-1));
+    expect(() => topKByDotProductNative({ queries, items, dim, k: 0 })).toThrow(/k: 0/);
+    expect(() => topKByDotProductNative({ queries: new Float32Array(5), items, dim, k: 2 })).toThrow(
+      /queries: length 5 is not a multiple of dim 24/,
+    );
+    expect(() => topKByDotProductNative({ queries, items, dim, k: 2, threads: -1 })).toThrow(/threads/);
   });
 });

@@ -9,7 +9,14 @@ export type {
   HnswLoadOptions,
   HnswRecallOptions,
   HnswRecallReport,
+  TopKByDotProductNativeOptions,
 } from '../index/hnsw.js';
-export { HnswIndex, HnswUnavailableError, hnswRecallAgainstExact, USEARCH_VERSION } from '../index/hnsw.js';
+export {
+  HnswIndex,
+  HnswUnavailableError,
+  hnswRecallAgainstExact,
+  topKByDotProductNative,
+  USEARCH_VERSION,
+} from '../index/hnsw.js';
 export * from '../index.js';
 export { readRetrievalExport, writeRetrievalExport } from './export.js';
