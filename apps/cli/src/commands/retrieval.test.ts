@@ -98,6 +98,17 @@ describe('rarefy train-retrieval, eval-retrieval, index', () => {
     expect(exported.items.ids).toContain('cold-1');
     expect(exported.userTower?.byteLength ?? 0).toBeGreaterThan(0);
     expect(exported.towerInputs).toBeDefined();
+    // The embeddings also as Parquet, listed in the manifest: id + e0..e15, one row per item.
+    const { DuckDbEngine } = await import('@rarefy/data-io/node');
+    const engine = await DuckDbEngine.open();
+    try {
+      const rows = await engine.query(
+        `SELECT count(*)::INTEGER AS n, max(id = 'cold-1')::INTEGER AS cold FROM '${join(out, 'item-embeddings.parquet')}'`,
+      );
+      expect(rows[0]).toEqual({ n: exported.items.ids.length, cold: 1 });
+    } finally {
+      await engine.close();
+    }
     expect((await readdir(directory)).filter((name) => name.includes('.tmp-'))).toEqual([]);
 
     const evaluated = await rarefy([

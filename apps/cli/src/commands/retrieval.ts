@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { selectBackend } from '@rarefy/model-kit/node';
 import { RarefyInputError } from '@rarefy/sampling-core';
 import {
@@ -20,6 +20,7 @@ import {
   writeRetrievalExport,
 } from '@rarefy/two-tower/node';
 import type { Command } from 'commander';
+import { embeddingParquetFiles } from '../embeddings-parquet.js';
 import { formatDuration, formatTable } from '../format.js';
 import { printJson, printLine } from '../io.js';
 import { finiteNumber, integer, positiveInteger } from '../options.js';
@@ -222,25 +223,29 @@ export async function trainRetrieval(
   try {
     const out = resolve(options.out);
     const history = trained.history;
-    await writeRetrievalExport(
-      out,
-      modelExport(model, {
-        schema: { features: itemFeatures ? [{ name: GENRES_COLUMN, type: 'string' }] : [], label: null },
-        training: {
-          design: 'in-batch',
-          estimator: history.logQ === 'none' ? 'uncorrected' : `logQ-${history.logQ}`,
-          sizes: {
-            interactions: data.users.length,
-            train: split.train.users.length,
-            test: split.test.users.length,
-          },
-          seed: options.seed,
-          protocol,
-          epochs: history.epochs,
-          metrics: { ...evaluation.metrics },
+    const exported = modelExport(model, {
+      schema: { features: itemFeatures ? [{ name: GENRES_COLUMN, type: 'string' }] : [], label: null },
+      training: {
+        design: 'in-batch',
+        estimator: history.logQ === 'none' ? 'uncorrected' : `logQ-${history.logQ}`,
+        sizes: {
+          interactions: data.users.length,
+          train: split.train.users.length,
+          test: split.test.users.length,
         },
-      }),
+        seed: options.seed,
+        protocol,
+        epochs: history.epochs,
+        metrics: { ...evaluation.metrics },
+      },
+    });
+    const parquet = await embeddingParquetFiles(
+      dirname(out),
+      exported.items,
+      exported.users,
+      exported.dimension,
     );
+    await writeRetrievalExport(out, { ...exported, extraFiles: parquet });
     const popularity = result.baselines.popularity;
     const itemKnn = result.baselines.itemKnn;
     return {

@@ -47,6 +47,8 @@ export interface RetrievalExport {
   readonly schema?: ModelSchema;
   /** How the model was trained (negatives, correction, epochs, metrics). */
   readonly training?: TrainingRecord;
+  /** More files for the folder (for example the embeddings as Parquet), listed and checksummed too. */
+  readonly extraFiles?: readonly SavedModelFile[];
 }
 
 function requireSet(set: EmbeddingSet, dimension: number, side: string): void {
@@ -145,6 +147,7 @@ export function retrievalExportContents(model: RetrievalExport): SavedModelConte
     files.push({ path: RETRIEVAL_FILES.userTower, role: 'onnx', format: 'onnx', data: model.userTower });
   if (model.itemTower)
     files.push({ path: RETRIEVAL_FILES.itemTower, role: 'onnx', format: 'onnx', data: model.itemTower });
+  if (model.extraFiles) files.push(...model.extraFiles);
   const payload: JsonObject = {
     dimension,
     temperature: model.temperature,
