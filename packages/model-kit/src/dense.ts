@@ -37,14 +37,28 @@ function makeDenseLayer(
 ): (x: tf.Tensor2D, weights: tf.Tensor2D, bias: tf.Tensor1D) => tf.Tensor2D {
   return tf.customGrad<tf.Tensor2D>((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [x, weights, bias, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    // tf.fused.matMul falls back to separate matMul, add and relu kernels whenever a gradient is
+    // being taken (it cannot differentiate the fused activation), which is always the case while
+    // training; this layer has its own gradient, so it runs the fused kernel directly.
+    const [rows, inner] = x.shape;
+    const outer = weights.shape[1];
+    const fused = (fusedActivation: 'relu' | 'linear'): tf.Tensor2D => {
+      // The kernel takes batched (3-D) operands, as tf.fused.matMul hands them over.
+      const a = tf.reshape(x, [1, rows, inner]);
+      const b = tf.reshape(weights, [1, inner, outer]);
+      const product = tf
+        .engine()
+        .runKernel(
+          tf._FusedMatMul,
+          { a, b, bias },
+          { transposeA: false, transposeB: false, activation: fusedActivation },
+        ) as tf.Tensor3D;
+      return tf.reshape(product, [rows, outer]);
+    };
     let output: tf.Tensor2D;
-    if (activation === 'relu') {
-      output = tf.fused.matMul({ a: x, b: weights, bias, activation: 'relu' }) as tf.Tensor2D;
-    } else if (activation === 'tanh') {
-      output = tf.tanh(tf.fused.matMul({ a: x, b: weights, bias })) as tf.Tensor2D;
-    } else {
-      output = tf.fused.matMul({ a: x, b: weights, bias }) as tf.Tensor2D;
-    }
+    if (activation === 'relu') output = fused('relu');
+    else if (activation === 'tanh') output = tf.tanh(fused('linear'));
+    else output = fused('linear');
     save([x, weights, output]);
     return {
       value: output,
@@ -56,7 +70,9 @@ function makeDenseLayer(
         else dz = dy;
         const dx = tf.matMul(dz, tf.transpose(w));
         const dw = tf.matMul(tf.transpose(input), dz);
-        const db = tf.sum(dz, 0);
+        // The bias gradient as a product with a row of ones: on wasm a column sum transposes first,
+        // a matMul in the plain layout does not.
+        const db = tf.reshape(tf.matMul(tf.ones([1, dz.shape[0]]), dz), [dz.shape[1]]);
         return [dx, dw, db];
       },
     };
