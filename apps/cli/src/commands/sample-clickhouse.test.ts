@@ -42,6 +42,21 @@ describe('rarefy sample --engine clickhouse usage', () => {
     ]);
     expect(withData.code).toBe(2);
     expect(withData.stderr).toMatch(/--data is for files/);
+    const withPilot = await rarefy([
+      'sample',
+      '--engine',
+      'clickhouse',
+      '--url',
+      'http://127.0.0.1:1/',
+      '--table',
+      't',
+      '--label',
+      'y',
+      '--pilot',
+      'model.onnx',
+    ]);
+    expect(withPilot.code).toBe(2);
+    expect(withPilot.stderr).toMatch(/--pilot is not used with --engine clickhouse/);
     const noData = await rarefy(['sample', '--label', 'y', '--out', 'x.csv']);
     expect(noData.code).toBe(2);
     expect(noData.stderr).toMatch(/--data/);

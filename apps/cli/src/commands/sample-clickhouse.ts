@@ -71,7 +71,13 @@ export function addClickHouseOptions(command: Command): Command {
  * @returns the message for `usage`, or null
  */
 export function clickHouseUsageProblem(
-  options: ClickHouseSampleCliOptions & { data?: string; out?: string; emitSql?: boolean; refine?: boolean },
+  options: ClickHouseSampleCliOptions & {
+    data?: string;
+    out?: string;
+    emitSql?: boolean;
+    refine?: boolean;
+    pilot?: string;
+  },
 ): string | null {
   if (options.url === undefined)
     return '--engine clickhouse needs --url <http url>, the HTTP interface of the server';
@@ -83,6 +89,8 @@ export function clickHouseUsageProblem(
   if (options.emitSql)
     return '--emit-sql is not used with --engine clickhouse (pass --dialect clickhouse to --emit-sql instead)';
   if (options.refine) return '--refine is in-process only; leave it out with --engine clickhouse';
+  if (options.pilot !== undefined)
+    return '--pilot is not used with --engine clickhouse: the cluster draws the pilot and a logistic pilot is fitted from it; leave --pilot out, or sample a file with --pilot';
   return null;
 }
 
