@@ -593,7 +593,7 @@ async function plan(
     };
   } else if (design !== 'uniform') {
     const sizes = pilotSizes(valid.pilotSize, negatives, positives, valid.takeWholeClass);
-    const uniform = spec.hashUniform(rowIdentity, String(seed));
+    const uniform = spec.hashUniform(rowIdentity, pilotSeed(seed));
     const selected = [
       `${y} AS ${quote('rarefy_label', 'label')}`,
       ...x.map((c, j) => `${c} AS ${quote(`f${j}`, 'feature')}`),
@@ -913,6 +913,16 @@ interface HistogramBin {
 /** The Bernoulli rate of a class in the scale's subsample: 1 (every row) up to `rowsPerClass` rows. */
 function subsampleFraction(rowsPerClass: number, population: number): number {
   return population <= rowsPerClass ? 1 : rowsPerClass / population;
+}
+
+/**
+ * The seed of the pilot draw's hash stream, as SQL text: 2^61 + seed, which equals no safe integer
+ * seed and no subsample stream, so the pilot is drawn independently of the sampling uniforms (which
+ * hash the seed itself): otherwise the pilot's negatives, having the smallest uniforms, would almost
+ * all be kept by the sample too, and the A.8 combination assumes the two draws are independent.
+ */
+function pilotSeed(seed: number): string {
+  return (2n ** 61n + BigInt(seed)).toString();
 }
 
 /**
