@@ -32,7 +32,7 @@ export interface StaticServer {
 
 /** Options of {@link serveDirectory}. */
 export interface ServeDirectoryOptions {
-  /** Port to listen on (default 0: any free port). */
+  /** Port to listen on (default 0, which lets the system pick a free port). */
   port?: number;
   /** Host to bind (default 127.0.0.1: the page is never exposed beyond this machine). */
   host?: string;

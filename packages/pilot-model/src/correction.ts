@@ -74,8 +74,8 @@ export function correctionForPilot(pilot: Pilot): PilotCorrection {
 /** Options of {@link fitWithPilot}: those of `fitRareEvents`, with a pilot instead of its probabilities. */
 export interface FitWithPilotOptions extends Omit<FitRareEventsOptions, 'pilotProbability' | 'estimator'> {
   /**
-   * The pilot: any {@link Pilot} whose features are columns of `x` (by name; the intercept column is
-   * not offered to it), e.g. a trained `NeuralPilot` or a loaded `OnnxPilot`.
+   * The pilot, of whatever kind: a {@link Pilot} whose features are columns of `x` (by name; the
+   * intercept column is not offered to it), e.g. a trained `NeuralPilot` or a loaded `OnnxPilot`.
    */
   readonly pilot: Pilot;
   /** The estimator (default: {@link correctionForPilot}'s). */

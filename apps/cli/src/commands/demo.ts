@@ -12,7 +12,7 @@ import type { CommandContext } from '../program.js';
 export interface DemoOptions {
   /** The built page (default: apps/demo/dist of the Rarefy workspace this CLI runs from). */
   dir?: string;
-  /** Port (default 0: any free port). */
+  /** Port (default 0, which lets the system pick a free port). */
   port?: number;
   json?: boolean;
 }
@@ -94,7 +94,7 @@ export function registerDemo(program: Command, context: CommandContext): Command
         'and print its URL; build it first with `pnpm build`.',
     )
     .option('--dir <folder>', 'the built page (default: apps/demo/dist of this workspace)')
-    .option('--port <n>', 'the port (default: any free port)', positiveInteger('--port'))
+    .option('--port <n>', 'the port (default: a free port the system picks)', positiveInteger('--port'))
     .option('--json', 'print one JSON object (url, dir) once the page is served')
     .action(async (options: DemoOptions) => {
       const { server, dir } = await startDemo(options);

@@ -305,7 +305,7 @@ export function mineHardNegatives(options: MineHardNegativesOptions): MinedNegat
       const take = Math.min(perRow, size);
       for (let at = rowStart[user] as number; at < (rowStart[user + 1] as number); at++) {
         const row = rowsByUser[at] as number;
-        // Partial Fisher-Yates: any arrangement of the window gives a uniform draw without replacement.
+        // Partial Fisher-Yates: every arrangement of the window gives a uniform draw without replacement.
         for (let m = 0; m < take; m++) {
           const pick = m + rng.nextInt(size - m);
           const item = window[pick] as number;
