@@ -20,6 +20,7 @@ export class EmbeddingTable {
   private readonly slots: Int32Array;
   private gradient = new Float32Array(0);
   private touched = new Int32Array(0);
+  private firstRow = new Int32Array(0);
 
   /**
    * @param buckets - rows
@@ -86,32 +87,45 @@ export class EmbeddingTable {
     const { dimension, values, accumulators, slots } = this;
     if (this.touched.length < rows.length) {
       this.touched = new Int32Array(rows.length);
+      this.firstRow = new Int32Array(rows.length);
       this.gradient = new Float32Array(rows.length * dimension);
     }
-    const { touched, gradient } = this;
+    const { touched, firstRow, gradient } = this;
+    // Pass 1: a slot per distinct bucket. A bucket used by one batch row reads that row's gradient
+    // in place (firstRow >= 0); only a repeated bucket sums its rows into the gradient buffer
+    // (firstRow = -1, the sum at the slot), so the common case copies nothing.
     let count = 0;
     for (let i = 0; i < rows.length; i++) {
       const bucket = buckets[rows[i] as number] as number;
-      let slot = slots[bucket] as number;
-      if (slot < 0) {
-        slot = count++;
-        slots[bucket] = slot;
-        touched[slot] = bucket;
-        gradient.fill(0, slot * dimension, (slot + 1) * dimension);
-      }
+      const slot = slots[bucket] as number;
       const from = i * stride + column;
+      if (slot < 0) {
+        slots[bucket] = count;
+        touched[count] = bucket;
+        firstRow[count] = from;
+        count++;
+        continue;
+      }
+      const first = firstRow[slot] as number;
       const to = slot * dimension;
+      if (first >= 0) {
+        for (let j = 0; j < dimension; j++) gradient[to + j] = inputGradient[first + j] as number;
+        firstRow[slot] = -1;
+      }
       for (let j = 0; j < dimension; j++) {
         gradient[to + j] = (gradient[to + j] as number) + (inputGradient[from + j] as number);
       }
     }
+    // Pass 2: the row-wise Adagrad step of every touched bucket.
     for (let slot = 0; slot < count; slot++) {
       const bucket = touched[slot] as number;
       slots[bucket] = -1;
-      const at = slot * dimension;
+      const first = firstRow[slot] as number;
+      const source = first >= 0 ? inputGradient : gradient;
+      const at = first >= 0 ? first : slot * dimension;
       let squares = 0;
       for (let j = 0; j < dimension; j++) {
-        const g = gradient[at + j] as number;
+        const g = source[at + j] as number;
         squares += g * g;
       }
       const accumulator = (accumulators[bucket] as number) + squares / dimension;
@@ -119,7 +133,7 @@ export class EmbeddingTable {
       const step = learningRate / (Math.sqrt(accumulator) + epsilon);
       const row = bucket * dimension;
       for (let j = 0; j < dimension; j++) {
-        values[row + j] = (values[row + j] as number) - step * (gradient[at + j] as number);
+        values[row + j] = (values[row + j] as number) - step * (source[at + j] as number);
       }
     }
     return count;

@@ -12,7 +12,12 @@ export { ensureBackend } from './backend/ensure.js';
 export type { MatMulBenchmarkOptions } from './backend/gflops.js';
 export { measureMatMulGflops } from './backend/gflops.js';
 export type { RegisterTrainingKernelsOptions, TrainingKernels } from './backend/kernels.js';
-export { gradientsRegistered, registerTrainingKernels, UNSORTED_SEGMENT_SUM } from './backend/kernels.js';
+export {
+  gradientsRegistered,
+  registerTrainingKernels,
+  shareIdentityOnWasm,
+  UNSORTED_SEGMENT_SUM,
+} from './backend/kernels.js';
 export type {
   BackendAttempt,
   BackendName,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { shareIdentityOnWasm } from './kernels.js';
 import { selectBackend } from './select.js';
 
 /**
@@ -15,7 +16,10 @@ import { selectBackend } from './select.js';
 export async function ensureBackend(): Promise<string> {
   try {
     const name = tf.getBackend();
-    if (name) return name;
+    if (name) {
+      if (name === 'wasm') shareIdentityOnWasm();
+      return name;
+    }
   } catch {
     // No backend registered or none initialised yet: choose one below.
   }

@@ -1,7 +1,12 @@
 import { createRng } from '@rarefy/sampling-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gradientsRegistered, registerTrainingKernels, UNSORTED_SEGMENT_SUM } from './kernels.js';
+import {
+  gradientsRegistered,
+  registerTrainingKernels,
+  shareIdentityOnWasm,
+  UNSORTED_SEGMENT_SUM,
+} from './kernels.js';
 import { selectBackend } from './select.js';
 
 /** Runs `fn` on a backend and returns its result's values (the tensors are disposed). */
@@ -128,5 +133,46 @@ describe('registerTrainingKernels', () => {
     expect(wasm.shapes).toEqual([[buckets, dimension]]);
     expect(maxDifference(wasm.values[0] as Float32Array, cpu.values[0] as Float32Array)).toBeLessThan(1e-5);
     await selectBackend({ force: 'wasm' });
+  });
+});
+
+describe('shareIdentityOnWasm', () => {
+  it('makes tf.clone share the data on wasm: no new buffer, same values, each copy disposable alone', async () => {
+    await selectBackend({ force: 'wasm' });
+    expect(shareIdentityOnWasm()).toBe(true);
+    const original = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const buffers = tf.memory().numDataBuffers;
+    const copy = tf.clone(original);
+    expect(tf.memory().numDataBuffers).toBe(buffers);
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    original.dispose();
+    // The data outlives the first of its two tensors and goes with the second.
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    copy.dispose();
+    expect(tf.memory().numDataBuffers).toBe(buffers - 1);
+  });
+
+  it('keeps custom gradients that save their inputs exact, and leaks no tensor over a training step', async () => {
+    await selectBackend({ force: 'wasm' });
+    const square = tf.customGrad<tf.Tensor>((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+      save([x]);
+      return {
+        value: tf.square(x),
+        gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(dy, tf.mul(2, saved as tf.Tensor)),
+      };
+    });
+    const x = tf.variable(tf.tensor1d([1, -2, 3]));
+    const before = tf.memory().numTensors;
+    const grads = tf.tidy(() =>
+      Array.from(
+        tf
+          .grad((input: tf.Tensor) => tf.sum(square(input)))(x)
+          .dataSync(),
+      ),
+    );
+    expect(grads).toEqual([2, -4, 6]);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
   });
 });

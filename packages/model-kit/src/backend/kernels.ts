@@ -135,6 +135,42 @@ async function registerNodeResolveHook(): Promise<void> {
   hookRegistered = true;
 }
 
+/** The wasm backend's reference counting (the same calls its own Reshape kernel makes). */
+interface RefCountingBackend {
+  incRef(dataId: tf.DataId): void;
+}
+
+/** Whether {@link shareIdentityOnWasm} has replaced the wasm Identity kernel. */
+let identityShared = false;
+
+/**
+ * Replaces the wasm backend's `Identity` kernel (what `tf.clone` runs, and what autograd runs on
+ * every tensor a custom gradient saves for its backward pass) with one that shares the input's data
+ * and counts a reference, as the cpu backend's Identity and the wasm backend's own Reshape do. The
+ * stock kernel copies the data: in a two-tower training step that is 18 copies, the B x C softmax
+ * among them. Tensor data is never written in place (every kernel allocates its output; a
+ * variable's `assign` swaps its data), so sharing is safe. Idempotent; does nothing when the wasm
+ * backend's kernels are not registered (it was never imported).
+ *
+ * @returns whether the wasm Identity kernel is (now) the sharing one
+ */
+export function shareIdentityOnWasm(): boolean {
+  if (identityShared) return true;
+  if (tf.getKernel('Identity', 'wasm') === undefined) return false;
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
+      const x = inputs.x as tf.TensorInfo;
+      (backend as RefCountingBackend).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    }) as unknown as tf.KernelFunc,
+  });
+  identityShared = true;
+  return true;
+}
+
 /** The default gradient loader. */
 async function importGradients(): Promise<unknown> {
   await registerNodeResolveHook();

@@ -1,5 +1,6 @@
 import { RarefyError } from '@rarefy/sampling-core';
 import * as tf from '@tensorflow/tfjs-core';
+import { shareIdentityOnWasm } from './kernels.js';
 
 /** The TensorFlow.js backends Rarefy uses, fastest first. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -66,6 +67,7 @@ async function tryBackend(name: BackendName, options: SelectBackendOptions): Pro
       await options.loadNative();
     } else if (name === 'wasm') {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      shareIdentityOnWasm();
       if (options.wasmPaths !== undefined) {
         wasm.setWasmPaths(
           typeof options.wasmPaths === 'string' ? options.wasmPaths : { ...options.wasmPaths },

@@ -646,9 +646,11 @@ export function inBatchSoftmaxLoss(
     const userData = u.dataSync() as Float32Array;
     const columnData = allColumns.dataSync() as Float32Array;
     const scaledColumns = new Float32Array(d * columns);
-    for (let j = 0; j < columns; j++) {
-      for (let t = 0; t < d; t++)
-        scaledColumns[t * columns + j] = (columnData[j * d + t] as number) / temperature;
+    // Transposed by writing whole rows of the target (strided reads are cheaper than strided writes).
+    for (let t = 0; t < d; t++) {
+      const to = t * columns;
+      for (let j = 0; j < columns; j++)
+        scaledColumns[to + j] = (columnData[j * d + t] as number) / temperature;
     }
     let logits = tf.fused.matMul({
       a: u,
@@ -779,10 +781,11 @@ export function inBatchSoftmaxLoss(
           for (let t = 0; t < d; t++) aData[j * inner + t] = (columnData[j * d + t] as number) / temperature;
           if (columnBias !== undefined) aData[j * inner + d] = columnBias[j] as number;
         }
-        for (let i = 0; i < rows; i++) {
-          for (let t = 0; t < d; t++) bData[t * (rows + 1) + i] = userData[i * d + t] as number;
-          if (columnBias !== undefined) bData[d * (rows + 1) + i] = 1;
+        for (let t = 0; t < d; t++) {
+          const to = t * (rows + 1);
+          for (let i = 0; i < rows; i++) bData[to + i] = userData[i * d + t] as number;
         }
+        if (columnBias !== undefined) bData.fill(1, d * (rows + 1), d * (rows + 1) + rows);
         const a = tf.tensor2d(aData, [shared, inner]);
         const b = tf.tensor2d(bData, [inner, rows + 1]);
         const bias = new Float32Array(rows + 1);
