@@ -133,3 +133,68 @@ describe('evaluateRankings', () => {
     expect(report.coverage['coverage@100']).toBe(1);
   });
 });
+
+describe('evaluateRetrieval within-bucket recall', () => {
+  it('ranks each popularity bucket on its own (hand-computed example)', () => {
+    // Train counts 4, 2, 1, 1, 1, 1 over items 0-5 (10 interactions): head {0}, torso {1, 2}, tail {3, 4, 5}.
+    const pairs: Array<[number, number]> = [
+      [0, 0],
+      [0, 0],
+      [1, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+      [0, 2],
+      [1, 3],
+      [0, 4],
+      [1, 5],
+    ];
+    const bucketTrain = interactionsFromPairs(2, 6, pairs);
+    const bucketTest = interactionsFromPairs(
+      2,
+      6,
+      [
+        [0, 4],
+        [1, 5],
+      ],
+      bucketTrain,
+    );
+    // u0 = (1, 0) ranks by x: 0, 1, 2, 3, 4, 5 (item 4 fifth overall, second among the tail).
+    // u1 = (0, 1) ranks by y: 3, 5, then the ties (item 5 second overall and in the tail).
+    const x = [5, 4, 3, 2, 1, 0];
+    const y = [0, 0, 0, 2, 0, 1];
+    const items = new Float32Array(12);
+    for (let item = 0; item < 6; item++) {
+      items[item * 2] = x[item] as number;
+      items[item * 2 + 1] = y[item] as number;
+    }
+    const report = evaluateRetrieval({
+      userEmbeddings: Float32Array.of(1, 0, 0, 1),
+      itemEmbeddings: items,
+      dim: 2,
+      train: bucketTrain,
+      test: bucketTest,
+      protocol: 'tfrs',
+      ks: [1, 2],
+    });
+    const [head, torso, tail] = report.buckets;
+    expect([head?.items, torso?.items, tail?.items]).toEqual([1, 2, 3]);
+    // In the full lists: u0's item 4 is 5th, u1's item 5 is 2nd.
+    expect(tail?.recall).toEqual({ 'recall@1': 0, 'recall@2': 0.5 });
+    // Among the tail only both are 2nd.
+    expect(tail?.withinBucket).toEqual({ 'recall@1': 0, 'recall@2': 1 });
+    expect(head?.withinBucket).toEqual({ 'recall@1': null, 'recall@2': null });
+    // Off with the buckets.
+    const plain = evaluateRetrieval({
+      userEmbeddings: Float32Array.of(1, 0, 0, 1),
+      itemEmbeddings: items,
+      dim: 2,
+      train: bucketTrain,
+      test: bucketTest,
+      protocol: 'tfrs',
+      ks: [1, 2],
+      buckets: false,
+    });
+    expect(plain.buckets).toEqual([]);
+  });
+});

@@ -4,6 +4,7 @@ import {
   catalogueCoverage,
   type EvaluationProtocol,
   type PopularityBucketRecall,
+  popularityBuckets,
   type RetrievalMetrics,
   recallByPopularityBucket,
   retrievalMetrics,
@@ -117,7 +118,10 @@ export interface EvaluateRetrievalOptions {
    * `tfrs`, as the protocols do; B.9 asks to report both).
    */
   maskTrainItems?: boolean;
-  /** Also report recall by popularity bucket (default true). */
+  /**
+   * Also report recall by popularity bucket (default true), both in the full lists and, as
+   * `withinBucket`, with each bucket's items ranked on their own (one more search per bucket).
+   */
   buckets?: boolean;
   /** Items per scoring block of {@link topKByDotProduct}. */
   blockSize?: number;
@@ -194,22 +198,53 @@ export function evaluateRetrieval(options: EvaluateRetrievalOptions): EmbeddingE
     queries.set(userEmbeddings.subarray(user * dim, user * dim + dim), row * dim);
   }
   const seen = maskTrainItems ? userItemLists(train) : undefined;
+  const k = ks[ks.length - 1] as number;
+  /** Top-K of every query user over `candidates` (global item indices, ascending), in global indices. */
+  const search = (candidates: Int32Array | undefined): TopKResult => {
+    let items = itemEmbeddings;
+    let local: Int32Array | undefined;
+    if (candidates !== undefined) {
+      items = new Float32Array(candidates.length * dim);
+      local = new Int32Array(train.itemIds.length).fill(-1);
+      candidates.forEach((item, at) => {
+        items.set(itemEmbeddings.subarray(item * dim, item * dim + dim), at * dim);
+        (local as Int32Array)[item] = at;
+      });
+    }
+    const result = topKByDotProduct({
+      queries,
+      items,
+      dim,
+      k,
+      ...(options.blockSize !== undefined ? { blockSize: options.blockSize } : {}),
+      ...(seen
+        ? {
+            exclude: (row: number) => {
+              const user = queryUsers[row] as number;
+              const mine = seen.values.subarray(
+                seen.offsets[user] as number,
+                seen.offsets[user + 1] as number,
+              );
+              if (local === undefined) return mine;
+              const positions: number[] = [];
+              for (const item of mine)
+                if ((local[item] as number) >= 0) positions.push(local[item] as number);
+              return Int32Array.from(positions);
+            },
+          }
+        : {}),
+    });
+    if (candidates !== undefined) {
+      const indices = result.indices;
+      for (let at = 0; at < indices.length; at++) {
+        const position = indices[at] as number;
+        if (position >= 0) indices[at] = candidates[position] as number;
+      }
+    }
+    return result;
+  };
   const started = performance.now();
-  const topK = topKByDotProduct({
-    queries,
-    items: itemEmbeddings,
-    dim,
-    k: ks[ks.length - 1] as number,
-    ...(options.blockSize !== undefined ? { blockSize: options.blockSize } : {}),
-    ...(seen
-      ? {
-          exclude: (row: number) => {
-            const user = queryUsers[row] as number;
-            return seen.values.subarray(seen.offsets[user] as number, seen.offsets[user + 1] as number);
-          },
-        }
-      : {}),
-  });
+  const topK = search(undefined);
   const topKSeconds = (performance.now() - started) / 1000;
   const report = evaluateRankings({
     topK,
@@ -220,5 +255,16 @@ export function evaluateRetrieval(options: EvaluateRetrievalOptions): EmbeddingE
     ks,
     ...(options.buckets !== undefined ? { buckets: options.buckets } : {}),
   });
-  return { ...report, maskTrainItems, topK, queryUsers, topKSeconds };
+  if (report.buckets.length === 0) return { ...report, maskTrainItems, topK, queryUsers, topKSeconds };
+  // Each bucket ranked on its own: the bucket's entry of the bucket recall of lists holding only its items.
+  const bucketOf = popularityBuckets(train);
+  const buckets = report.buckets.map((entry, bucket) => {
+    const candidates: number[] = [];
+    for (let item = 0; item < bucketOf.length; item++) if (bucketOf[item] === bucket) candidates.push(item);
+    if (candidates.length === 0) return entry;
+    const lists = search(Int32Array.from(candidates));
+    const own = recallByPopularityBucket({ topK: lists, queryUsers, ks, train, test })[bucket];
+    return own === undefined ? entry : { ...entry, withinBucket: own.recall };
+  });
+  return { ...report, buckets, maskTrainItems, topK, queryUsers, topKSeconds };
 }

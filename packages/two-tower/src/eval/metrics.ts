@@ -290,6 +290,13 @@ export interface PopularityBucketRecall {
    * user's top K; null when the bucket has no test pairs.
    */
   readonly recall: { readonly [key: `recall@${number}`]: number | null };
+  /**
+   * Per cutoff: the same share when each user's list is ranked among the bucket's items only (what
+   * {@link evaluateRetrieval} adds for embeddings). It measures which of the bucket's items a model
+   * puts first, apart from how many of them it puts in a mixed list: a model can win the tail's
+   * plain recall by crowding every list with tail items while ranking them worse (ALGORITHMS.md B.9).
+   */
+  readonly withinBucket?: { readonly [key: `recall@${number}`]: number | null };
 }
 
 /** Options of {@link recallByPopularityBucket}. */

@@ -1,8 +1,9 @@
 import { selectBackend } from '@rarefy/model-kit';
 import { createRng } from '@rarefy/sampling-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { topKByDotProduct } from '../eval/topk.js';
-import { type InteractionData, itemCounts, selectInteractions } from '../interactions.js';
+import { evaluateRetrieval } from '../eval/evaluate.js';
+import { popularityBuckets } from '../eval/metrics.js';
+import { selectInteractions } from '../interactions.js';
 import { syntheticCatalogue } from './synthetic.js';
 import { type LogQMode, trainTwoTower } from './train.js';
 
@@ -32,117 +33,118 @@ describe('syntheticCatalogue', () => {
   });
 });
 
-interface BucketReport {
+interface Report {
   recall: number;
   head: number;
+  /** Tail recall in the full lists. */
   tail: number;
+  /** Tail recall when each user's list ranks the tail items only. */
+  withinTail: number;
   /** Share of the recommended slots that hold tail items. */
   tailShareOfRecommendations: number;
   /** Of the tail items recommended, the share that are held-out hits. */
   tailPrecision: number;
+  /** Tail share of the held-out pairs. */
+  tailShareOfTest: number;
 }
 
-/** Recall@K of held-out pairs by popularity bucket (thirds of the training interactions), brute force. */
-function evaluate(
-  users: Float32Array,
-  items: Float32Array,
-  dimension: number,
-  test: InteractionData,
-  bucket: Int32Array,
-  k: number,
-): BucketReport {
-  const top = topKByDotProduct({ queries: users, items, dim: dimension, k });
-  const hits = [0, 0, 0];
-  const counts = [0, 0, 0];
-  for (let row = 0; row < test.users.length; row++) {
-    const user = test.users[row] as number;
-    const item = test.items[row] as number;
-    const b = bucket[item] as number;
-    counts[b] = (counts[b] as number) + 1;
-    if (top.indices.subarray(user * k, user * k + k).includes(item)) hits[b] = (hits[b] as number) + 1;
+const K = 20;
+
+/** One seeded catalogue, an 80/20 split, and the corrected and uncorrected models evaluated at K. */
+async function correctedAndUncorrected(seed: number): Promise<Record<'exact' | 'none', Report>> {
+  // p(item | user) ∝ exp(<u, v> / 0.25) popularity(item), Zipf(1) popularity.
+  const { data } = syntheticCatalogue({
+    users: 1000,
+    items: 500,
+    clusters: 10,
+    interactionsPerUser: 20,
+    seed,
+  });
+  const rng = createRng(seed + 1);
+  const trainRows: number[] = [];
+  const testRows: number[] = [];
+  for (let row = 0; row < data.users.length; row++)
+    (rng.nextFloat64() < 0.8 ? trainRows : testRows).push(row);
+  const train = selectInteractions(data, trainRows);
+  const test = selectInteractions(data, testRows);
+  const bucket = popularityBuckets(train);
+  const reports: Partial<Record<LogQMode, Report>> = {};
+  for (const logQ of ['exact', 'none'] as const) {
+    const tower = { id: { dimension: 32 }, hidden: [64], outputDimension: 32 };
+    const { model } = await trainTwoTower({
+      train,
+      logQ,
+      userTower: tower,
+      itemTower: tower,
+      batchSize: 256,
+      epochs: 8,
+      seed: seed + 2,
+    });
+    try {
+      const report = evaluateRetrieval({
+        userEmbeddings: model.embedAllUsers(),
+        itemEmbeddings: model.embedAllItems(),
+        dim: model.dimension,
+        train,
+        test,
+        protocol: 'tfrs',
+        ks: [K],
+      });
+      const [head, , tail] = report.buckets;
+      let tailSlots = 0;
+      let filled = 0;
+      for (const item of report.topK.indices) {
+        if (item < 0) continue;
+        filled++;
+        if (bucket[item] === 2) tailSlots++;
+      }
+      const tailRecall = tail?.recall[`recall@${K}`] as number;
+      reports[logQ] = {
+        recall: report.metrics[`recall@${K}`] as number,
+        head: head?.recall[`recall@${K}`] as number,
+        tail: tailRecall,
+        withinTail: tail?.withinBucket?.[`recall@${K}`] as number,
+        tailShareOfRecommendations: tailSlots / filled,
+        tailPrecision: (tailRecall * (tail?.testPairs as number)) / tailSlots,
+        tailShareOfTest: (tail?.testPairs as number) / test.users.length,
+      };
+    } finally {
+      model.dispose();
+    }
   }
-  let tailSlots = 0;
-  for (const item of top.indices) if (item >= 0 && bucket[item] === 2) tailSlots++;
-  return {
-    recall: hits.reduce((a, b) => a + b, 0) / test.users.length,
-    head: (hits[0] as number) / (counts[0] as number),
-    tail: (hits[2] as number) / (counts[2] as number),
-    tailShareOfRecommendations: tailSlots / top.indices.length,
-    tailPrecision: (hits[2] as number) / tailSlots,
-  };
+  return reports as Record<'exact' | 'none', Report>;
 }
 
 describe('the logQ correction on a synthetic catalogue', () => {
-  it('recovers the true ranking: far better recall and head recall, and tail items only where they belong', async () => {
-    // p(item | user) ∝ exp(<u, v> / 0.25) popularity(item), Zipf(1) popularity: an uncorrected in-batch
-    // softmax learns <u, v> - log q (popularity subtracted twice) and floods its lists with tail items.
-    const { data } = syntheticCatalogue({
-      users: 1000,
-      items: 500,
-      clusters: 10,
-      interactionsPerUser: 20,
-      seed: 1,
-    });
-    const rng = createRng(2);
-    const trainRows: number[] = [];
-    const testRows: number[] = [];
-    for (let row = 0; row < data.users.length; row++)
-      (rng.nextFloat64() < 0.8 ? trainRows : testRows).push(row);
-    const train = selectInteractions(data, trainRows);
-    const test = selectInteractions(data, testRows);
-    // Buckets: items sorted by training count, cut at thirds of the interactions (head, torso, tail).
-    const counts = itemCounts(train);
-    const order = Array.from(counts.keys()).sort(
-      (a, b) => (counts[b] as number) - (counts[a] as number) || a - b,
-    );
-    const bucket = new Int32Array(counts.length);
-    let seen = 0;
-    for (const item of order) {
-      bucket[item] = seen < train.users.length / 3 ? 0 : seen < (2 * train.users.length) / 3 ? 1 : 2;
-      seen += counts[item] as number;
+  it('recovers the true ranking and ranks the tail better, over three seeded catalogues', async () => {
+    // The uncorrected in-batch softmax learns <u, v> - log q: popularity is taken out of its scores, so
+    // it ranks the head too low and crowds its lists with tail items. The corrected model learns
+    // log p(item | user). Measured (wasm), seeds 1 / 2 / 3, corrected vs uncorrected: recall@20 0.58 /
+    // 0.54 / 0.59 vs 0.35 / 0.28 / 0.31; within-tail recall@20 0.29 / 0.27 / 0.32 vs 0.23 / 0.20 / 0.21;
+    // tail slots 37 / 32 / 37% vs 83 / 85 / 85% of the lists (tail share of the held-out pairs 33-35%);
+    // plain tail recall 0.13 / 0.12 / 0.15 vs 0.19 / 0.17 / 0.18.
+    const differences: number[] = [];
+    for (const seed of [1, 2, 3]) {
+      const { exact: corrected, none: uncorrected } = await correctedAndUncorrected(seed);
+      const label = `seed ${seed}`;
+      expect(corrected.recall, label).toBeGreaterThan(uncorrected.recall + 0.15);
+      expect(corrected.head, label).toBeGreaterThan(uncorrected.head + 0.2);
+      // Which tail items a user gets: the corrected model ranks the tail better, at every seed.
+      expect(corrected.withinTail, label).toBeGreaterThan(uncorrected.withinTail);
+      differences.push(corrected.withinTail - uncorrected.withinTail);
+      // How many tail items a user gets: about the held-out share for the corrected model, far more for
+      // the uncorrected one, at a lower hit rate.
+      expect(Math.abs(corrected.tailShareOfRecommendations - corrected.tailShareOfTest), label).toBeLessThan(
+        0.15,
+      );
+      expect(uncorrected.tailShareOfRecommendations, label).toBeGreaterThan(
+        uncorrected.tailShareOfTest + 0.3,
+      );
+      expect(corrected.tailPrecision, label).toBeGreaterThan(1.2 * uncorrected.tailPrecision);
+      // Plain tail recall rewards crowding the lists with tail items: the uncorrected model wins it.
+      expect(uncorrected.tail, label).toBeGreaterThan(corrected.tail);
     }
-    let tailPairs = 0;
-    for (const item of test.items) if (bucket[item] === 2) tailPairs++;
-    const tailShareOfTest = tailPairs / test.users.length;
-    const K = 20;
-    const reports: Partial<Record<LogQMode, BucketReport>> = {};
-    for (const logQ of ['exact', 'none'] as const) {
-      const tower = { id: { dimension: 32 }, hidden: [64], outputDimension: 32 };
-      const { model } = await trainTwoTower({
-        train,
-        logQ,
-        userTower: tower,
-        itemTower: tower,
-        batchSize: 256,
-        epochs: 8,
-        seed: 3,
-      });
-      try {
-        reports[logQ] = evaluate(
-          model.embedAllUsers(),
-          model.embedAllItems(),
-          model.dimension,
-          test,
-          bucket,
-          K,
-        );
-      } finally {
-        model.dispose();
-      }
-    }
-    const corrected = reports.exact as BucketReport;
-    const uncorrected = reports.none as BucketReport;
-    // Measured (wasm): recall@20 0.578 vs 0.352; head 0.92 vs 0.54 (torso 0.68 vs 0.32); tail slots 37%
-    // vs 84% (tail share of the held-out pairs: 33%); tail precision 0.023 vs 0.015; tail recall 0.127 vs 0.191.
-    expect(corrected.recall).toBeGreaterThan(uncorrected.recall + 0.15);
-    expect(corrected.head).toBeGreaterThan(uncorrected.head + 0.2);
-    // The corrected lists hold about as many tail items as the held-out data; the uncorrected ones
-    // hold far more, at a lower hit rate: when the corrected model recommends a tail item it is right
-    // more often.
-    expect(Math.abs(corrected.tailShareOfRecommendations - tailShareOfTest)).toBeLessThan(0.15);
-    expect(uncorrected.tailShareOfRecommendations).toBeGreaterThan(tailShareOfTest + 0.3);
-    expect(corrected.tailPrecision).toBeGreaterThan(1.3 * uncorrected.tailPrecision);
-    // Tail recall alone rewards flooding the lists with tail items: the uncorrected model wins it.
-    expect(uncorrected.tail).toBeGreaterThan(corrected.tail);
-  });
+    const mean = differences.reduce((sum, value) => sum + value, 0) / differences.length;
+    expect(mean).toBeGreaterThan(0.04);
+  }, 60_000);
 });
