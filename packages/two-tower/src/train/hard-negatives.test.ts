@@ -284,6 +284,51 @@ describe('trainWithHardNegatives', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('starts each round from the previous round’s model with warmStart', async () => {
+    const before = tf.memory().numTensors;
+    const run = (warmStart?: boolean) =>
+      trainWithHardNegatives({
+        train: catalogue.data,
+        userTower: small,
+        itemTower: small,
+        batchSize: 128,
+        epochs: 2,
+        seed: 5,
+        rounds: 2,
+        hardNegatives: { ranks: [6, 30], perRow: 2, easyRatio: 1 },
+        ...(warmStart === undefined ? {} : { warmStart }),
+      });
+    const warm = await run(true);
+    const cold = await run();
+    const coldExplicit = await run(false);
+    try {
+      const firstLoss = (result: typeof warm, round: number): number =>
+        result.rounds[round]?.history.stepLosses[0] as number;
+      // Round 0 is the same model either way; the default is the cold (EBR) behaviour.
+      expect(warm.rounds[0]?.history.stepLosses).toEqual(cold.rounds[0]?.history.stepLosses);
+      expect(coldExplicit.rounds.map((r) => r.history.stepLosses)).toEqual(
+        cold.rounds.map((r) => r.history.stepLosses),
+      );
+      // A cold round starts at round 0's initial loss level again; a warm one where the last round ended.
+      for (const round of [1, 2]) {
+        expect(firstLoss(cold, round)).toBeGreaterThan(firstLoss(cold, 0) * 0.8);
+        expect(firstLoss(warm, round)).toBeLessThan(firstLoss(cold, round) / 2);
+        expect(firstLoss(warm, round)).toBeLessThan(firstLoss(warm, 0) / 2);
+      }
+      // Round 2 continues round 1's model (four epochs in), not round 0's (two).
+      expect(firstLoss(warm, 2)).toBeLessThan(firstLoss(warm, 1));
+      expect(warm.model.isDisposed).toBe(false);
+    } finally {
+      warm.model.dispose();
+      cold.model.dispose();
+      coldExplicit.model.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(
+      trainWithHardNegatives({ train: catalogue.data, rounds: 1, warmStart: 'yes' as unknown as boolean }),
+    ).rejects.toThrow(/warmStart: "yes" is not a boolean/);
+  });
+
   it('refuses zero rounds before training', async () => {
     await expect(trainWithHardNegatives({ train: catalogue.data, rounds: 0 })).rejects.toThrow(/rounds/);
   });

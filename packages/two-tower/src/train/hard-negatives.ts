@@ -425,6 +425,13 @@ export interface TrainWithHardNegativesOptions extends TrainTwoTowerOptions {
     /** Known positives never drawn (default the pairs of `train`). */
     readonly knownPositives?: UserItemSet | SparseLists;
   };
+  /**
+   * Start every mining round from a copy of the previous round's model (`initialModel` of
+   * `trainTwoTower`) instead of retraining from scratch as EBR does (default false: each round starts
+   * from the same seeded initialisation, or from the options' `initialModel`, as round 0 does).
+   * Warm rounds fine-tune on the new negatives, so fewer `epochs` per round may do.
+   */
+  readonly warmStart?: boolean;
   /** Called with every round's model before it is replaced (e.g. to evaluate it); the last model is returned. */
   readonly onRound?: (round: HardNegativeRound, model: TwoTowerModel) => void | Promise<void>;
 }
@@ -444,10 +451,11 @@ export interface TrainWithHardNegativesResult {
  * given options, then `rounds` times mines hard negatives with the previous round's model
  * ({@link mineHardNegatives}), mixes them with easy ones ({@link mixHardAndEasy}) as per-row extra
  * negatives (after any `rowNegatives` of the options, e.g. business-rule negatives) and trains a new
- * model from scratch with the same options and seed. Mining and mixing draws are seeded from `seed`,
- * so a run reproduces. Each round's model but the last is disposed after `onRound`.
+ * model from scratch with the same options and seed, or, with `warmStart`, from a copy of the previous
+ * round's weights. Mining and mixing draws are seeded from `seed`, so a run reproduces. Each round's
+ * model but the last is disposed after `onRound` (with `warmStart`, once the next round has trained).
  *
- * @param options - trainTwoTower's options, `rounds`, `hardNegatives`, `onRound`
+ * @param options - trainTwoTower's options, `rounds`, `hardNegatives`, `warmStart`, `onRound`
  * @returns the last model and every round's history
  * @throws RarefyInputError for bad rounds or mining options, and whatever trainTwoTower throws
  * @example
@@ -459,12 +467,19 @@ export interface TrainWithHardNegativesResult {
 export async function trainWithHardNegatives(
   options: TrainWithHardNegativesOptions,
 ): Promise<TrainWithHardNegativesResult> {
-  const { rounds: roundCount, hardNegatives = {}, onRound, ...trainOptions } = options;
+  const { rounds: roundCount, hardNegatives = {}, onRound, warmStart = false, ...trainOptions } = options;
   checkPositiveInteger(
     roundCount,
     'rounds',
     'pass the number of mining rounds after the first model, e.g. 1',
   );
+  if (typeof warmStart !== 'boolean') {
+    throw invalid(
+      'warmStart',
+      `${JSON.stringify(warmStart)} is not a boolean`,
+      'pass true to start each round from the previous model, or leave it out',
+    );
+  }
   const ranks = checkRanks(hardNegatives.ranks, 'hardNegatives.ranks');
   const perRow = hardNegatives.perRow ?? 1;
   checkPositiveInteger(perRow, 'hardNegatives.perRow', 'pass the hard negatives per training row, e.g. 1');
@@ -526,8 +541,16 @@ export async function trainWithHardNegatives(
               both.set(second, first.length);
               return both;
             };
-      current.model.dispose();
-      current = await trainTwoTower({ ...trainOptions, negatives: { ...base, rowNegatives } });
+      const negatives = { ...base, rowNegatives };
+      if (warmStart) {
+        // The previous model is read by the next round, so it is disposed only after that round.
+        const next = await trainTwoTower({ ...trainOptions, negatives, initialModel: current.model });
+        current.model.dispose();
+        current = next;
+      } else {
+        current.model.dispose();
+        current = await trainTwoTower({ ...trainOptions, negatives });
+      }
     }
   } catch (error) {
     current.model.dispose();

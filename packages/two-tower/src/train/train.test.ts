@@ -1,7 +1,7 @@
 import { selectBackend } from '@rarefy/model-kit';
-import { isRarefyError } from '@rarefy/sampling-core';
+import { isRarefyError, type RarefyErrorCode, RarefyInputError } from '@rarefy/sampling-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TowerSpec } from '../model/features.js';
 import { TwoTowerModel } from '../model/two-tower-model.js';
 import { syntheticCatalogue } from './synthetic.js';
@@ -270,6 +270,122 @@ describe('trainTwoTower', () => {
       copy.dispose();
     }
     expect(() => model.weights()).toThrowError(/model: this two-tower model was disposed/);
+  });
+
+  describe('warm start (initialModel)', () => {
+    // Step sizes this small leave every float32 weight as it is (w + 1e-30 * step === w), so the
+    // trained model shows the weights training started from.
+    const FROZEN: Partial<TrainTwoTowerOptions> = {
+      epochs: 1,
+      learningRate: 1e-30,
+      embeddingLearningRate: 1e-30,
+    };
+    let a: TwoTowerModel;
+    let aLoss: number;
+    beforeAll(async () => {
+      const trained = await trainTwoTower(options({ epochs: 4 }));
+      a = trained.model;
+      aLoss = trained.history.losses[3] as number;
+    });
+    afterAll(() => {
+      a.dispose();
+    });
+
+    it('starts from exactly the given model’s weights', async () => {
+      const warm = await trainTwoTower(options({ ...FROZEN, initialModel: a }));
+      const cold = await trainTwoTower(options(FROZEN));
+      try {
+        expect(warm.model).not.toBe(a);
+        expect(warm.model.weights()).toEqual(a.weights());
+        expect(Array.from(warm.model.embedAllItems())).toEqual(Array.from(a.embedAllItems()));
+        expect(Array.from(warm.model.embedAllUsers())).toEqual(Array.from(a.embedAllUsers()));
+        // Without initialModel the same run holds a fresh initialisation instead.
+        expect(cold.model.weights().user.embeddings[0]?.table).not.toEqual(
+          a.weights().user.embeddings[0]?.table,
+        );
+      } finally {
+        warm.model.dispose();
+        cold.model.dispose();
+      }
+    });
+
+    it('continues from the given model’s loss, not from the initial one', async () => {
+      const warm = await trainTwoTower(options({ epochs: 1, seed: 11, initialModel: a }));
+      const cold = await trainTwoTower(options({ epochs: 1, seed: 11 }));
+      warm.model.dispose();
+      cold.model.dispose();
+      const warmFirst = warm.history.stepLosses[0] as number;
+      const coldFirst = cold.history.stepLosses[0] as number;
+      expect(warmFirst).toBeLessThan(coldFirst / 2);
+      expect(Math.abs(warmFirst - aLoss)).toBeLessThan(0.3);
+      expect(warm.history.losses[0]).toBeLessThan((cold.history.losses[0] as number) - 0.3);
+    });
+
+    it('never modifies the given model and leaks no tensor', async () => {
+      const before = tf.memory().numTensors;
+      const weights = a.weights();
+      const accumulators = [a.userTower.accumulators(), a.itemTower.accumulators()];
+      const items = a.embedAllItems();
+      const warm = await trainTwoTower(options({ epochs: 2, seed: 12, initialModel: a }));
+      try {
+        // The warm run did train (its weights moved away from the start) ...
+        expect(warm.model.weights().item.layers[0]?.weights).not.toEqual(weights.item.layers[0]?.weights);
+        expect(warm.model.userTower.accumulators()).not.toEqual(accumulators[0]);
+      } finally {
+        warm.model.dispose();
+      }
+      // ... while the given model kept its weights, its Adagrad accumulators and its embeddings.
+      expect(a.isDisposed).toBe(false);
+      expect(a.weights()).toEqual(weights);
+      expect([a.userTower.accumulators(), a.itemTower.accumulators()]).toEqual(accumulators);
+      expect(Array.from(a.embedAllItems())).toEqual(Array.from(items));
+      expect(tf.memory().numTensors).toBe(before);
+    });
+
+    it('refuses a model the options would not build, naming initialModel', async () => {
+      const before = tf.memory().numTensors;
+      // Drop every row of user u0: the options' user vocabulary loses it.
+      const keep = Array.from(catalogue.data.users, (_, r) => r).filter((r) => catalogue.data.users[r] !== 0);
+      const fewerUsers = {
+        ...catalogue.data,
+        users: Int32Array.from(keep, (r) => catalogue.data.users[r] as number),
+        items: Int32Array.from(keep, (r) => catalogue.data.items[r] as number),
+      };
+      const wide: TowerSpec = { ...SMALL, outputDimension: 16 };
+      const disposed = (await trainTwoTower(options({ epochs: 1 }))).model;
+      disposed.dispose();
+      const cases: Array<[Partial<TrainTwoTowerOptions>, RarefyErrorCode, RegExp]> = [
+        [
+          { userTower: wide, itemTower: wide },
+          'RAREFY_DIMENSION_MISMATCH',
+          /^initialModel: its userTower\.outputDimension is 8, but the options build 16\. Fix: pass a model trained with the same userTower/,
+        ],
+        [
+          { itemTower: { ...SMALL, hidden: [32] } },
+          'RAREFY_DIMENSION_MISMATCH',
+          /^initialModel: its itemTower\.hidden\[0\] is 16, but the options build 32/,
+        ],
+        [
+          { train: fewerUsers },
+          'RAREFY_DIMENSION_MISMATCH',
+          /^initialModel: its userTower id vocabulary \(300 ids\) differs from the 299 users of train, first at id row 1 \("u0" vs "u1"\)/,
+        ],
+        [
+          { temperature: 0.1 },
+          'RAREFY_DIMENSION_MISMATCH',
+          /^initialModel: its temperature is 0\.05, but the options give 0\.1/,
+        ],
+        [{ initialModel: disposed }, 'RAREFY_INVALID_ARGUMENT', /^initialModel: was disposed/],
+      ];
+      for (const [bad, code, message] of cases) {
+        const error = await errorOf(() => trainTwoTower(options({ epochs: 1, initialModel: a, ...bad })));
+        expect(isRarefyError(error, code), String(error)).toBe(true);
+        expect(error).toBeInstanceOf(RarefyInputError);
+        expect((error as RarefyInputError).input).toBe('initialModel');
+        expect(error.message).toMatch(message);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    });
   });
 
   it('names the option at fault, the problem and the fix', async () => {

@@ -82,6 +82,16 @@ export interface TrainTwoTowerOptions {
   readonly validation?: TwoTowerValidation;
   /** Called after every epoch (after validation), e.g. to save the model. */
   readonly checkpoint?: (model: TwoTowerModel, epoch: number) => void | Promise<void>;
+  /**
+   * Warm start: training begins from a copy of this model's embedding tables, their row-wise Adagrad
+   * accumulators and its dense layers instead of a fresh initialisation (Adam's moment estimates
+   * start afresh; shuffling, dropout and negatives still follow `seed`). It must be the model these
+   * options would build: the same resolved tower specs, temperature, id vocabularies (the ids that
+   * occur in `train`) and numeric standardisation (the same feature tables), e.g. the model of an
+   * earlier run on the same data; else RarefyInputError. It is only read (never modified) and the
+   * result is a new model, so dispose both when done.
+   */
+  readonly initialModel?: TwoTowerModel;
 }
 
 /** How training went. */
@@ -169,6 +179,114 @@ function snapshot(model: TwoTowerModel): Snapshot {
   };
 }
 
+function restore(model: TwoTowerModel, from: Snapshot): void {
+  model.userTower.restore(from.user, from.userAccumulators);
+  model.itemTower.restore(from.item, from.itemAccumulators);
+}
+
+/** The first place where two plain values (resolved specs) differ: its path and both values. */
+function firstDifference(
+  given: unknown,
+  built: unknown,
+  path: string,
+): { path: string; given: unknown; built: unknown } | undefined {
+  if (Object.is(given, built)) return undefined;
+  const bothArrays = Array.isArray(given) && Array.isArray(built);
+  const bothObjects =
+    typeof given === 'object' &&
+    given !== null &&
+    typeof built === 'object' &&
+    built !== null &&
+    !Array.isArray(given) &&
+    !Array.isArray(built);
+  if (bothArrays) {
+    const a = given as readonly unknown[];
+    const b = built as readonly unknown[];
+    if (a.length !== b.length) return { path, given, built };
+    for (let k = 0; k < a.length; k++) {
+      const found = firstDifference(a[k], b[k], `${path}[${k}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (bothObjects) {
+    const a = given as Readonly<Record<string, unknown>>;
+    const b = built as Readonly<Record<string, unknown>>;
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const found = firstDifference(a[key], b[key], `${path}.${key}`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  return { path, given, built };
+}
+
+function initialModelMismatch(problem: string, fix: string): RarefyInputError {
+  return new RarefyInputError('RAREFY_DIMENSION_MISMATCH', `initialModel: ${problem}`, fix, {
+    input: 'initialModel',
+  });
+}
+
+const WARM_START_FIX =
+  'pass a model trained with the same userTower, itemTower, temperature, feature tables and training users and items, or leave initialModel out';
+
+/**
+ * Checks that `initial` is the model the options would build (`fresh`: specs, temperature, id
+ * vocabularies, numeric standardisation), so that its weights fit.
+ */
+function checkInitialModel(initial: TwoTowerModel, fresh: TwoTowerModel): void {
+  if (!(initial instanceof TwoTowerModel)) {
+    throw invalid('initialModel', 'is not a TwoTowerModel', 'pass the model of an earlier trainTwoTower run');
+  }
+  if (initial.isDisposed) {
+    throw invalid(
+      'initialModel',
+      'was disposed',
+      'pass a live model (dispose it only after training), or reload it with TwoTowerModel.fromWeights',
+    );
+  }
+  if (initial.temperature !== fresh.temperature) {
+    throw initialModelMismatch(
+      `its temperature is ${initial.temperature}, but the options give ${fresh.temperature}`,
+      WARM_START_FIX,
+    );
+  }
+  for (const side of ['user', 'item'] as const) {
+    const tower = `${side}Tower`;
+    const given = side === 'user' ? initial.userEncoder : initial.itemEncoder;
+    const built = side === 'user' ? fresh.userEncoder : fresh.itemEncoder;
+    const difference = firstDifference(given.spec, built.spec, tower);
+    if (difference !== undefined) {
+      throw initialModelMismatch(
+        `its ${difference.path} is ${JSON.stringify(difference.given)}, but the options build ${JSON.stringify(difference.built)}`,
+        WARM_START_FIX,
+      );
+    }
+    const a = given.vocabulary;
+    const b = built.vocabulary;
+    let row = 0;
+    while (row < a.length && row < b.length && a[row] === b[row]) row++;
+    if (row < a.length || row < b.length) {
+      throw initialModelMismatch(
+        `its ${tower} id vocabulary (${a.length} ids) differs from the ${b.length} ${side}s of train, first at id row ${row + 1} (${JSON.stringify(a[row] ?? null)} vs ${JSON.stringify(b[row] ?? null)})`,
+        WARM_START_FIX,
+      );
+    }
+    const columns = built.spec.numeric;
+    for (let k = 0; k < columns.length; k++) {
+      if (
+        given.standardisation.means[k] !== built.standardisation.means[k] ||
+        given.standardisation.sds[k] !== built.standardisation.sds[k]
+      ) {
+        throw initialModelMismatch(
+          `its ${tower} standardises the numeric column ${JSON.stringify(columns[k]?.column)} with mean ${given.standardisation.means[k]} and sd ${given.standardisation.sds[k]}, but ${side}Features give ${built.standardisation.means[k]} and ${built.standardisation.sds[k]}`,
+          WARM_START_FIX,
+        );
+      }
+    }
+  }
+}
+
 /**
  * Trains a two-tower retrieval model (ALGORITHMS.md B.3-B.7) with the corrected in-batch softmax:
  * per step, B (user, positive item) rows; shared candidate columns from the batch's positives, uniform
@@ -179,13 +297,15 @@ function snapshot(model: TwoTowerModel): Snapshot {
  * Repeated items among a step's candidates are merged into one column counted with its multiplicity
  * (exactly the same loss; fewer columns, no accidental hit to mask, one item-tower row per distinct
  * item, so an item's id dropout is drawn once per step). Everything random is seeded: the same seed
- * on the same backend gives the same loss sequence.
+ * on the same backend gives the same loss sequence. Training starts from a seeded initialisation, or
+ * with `initialModel` from a copy of an earlier model's weights (warm start; that model is not modified).
  *
  * Uses the active tfjs backend, or selects one (wasm, else cpu) when none is (`ensureBackend`).
  *
  * @param options - data, features, towers, negatives, correction, schedule, callbacks
  * @returns the model, its history, seconds and examples per second
- * @throws RarefyInputError naming the option at fault, the problem and the fix
+ * @throws RarefyInputError naming the option at fault, the problem and the fix (`initialModel` when
+ *   it is not the model these options build)
  * @example
  * ```ts
  * await selectBackend();
@@ -277,6 +397,11 @@ export async function trainTwoTower(options: TrainTwoTowerOptions): Promise<Trai
     rng: initRng,
   });
   try {
+    if (options.initialModel !== undefined) {
+      checkInitialModel(options.initialModel, model);
+      // Copies (snapshot) loaded into the new model: the given model is only read.
+      restore(model, snapshot(options.initialModel));
+    }
     return await runTraining(model, {
       options,
       batchSize,
@@ -540,8 +665,7 @@ async function runTraining(model: TwoTowerModel, setup: TrainingSetup): Promise<
     optimizer.dispose();
   }
   if (validation !== undefined && restoreBest && best !== undefined && bestEpoch !== epoch - 1) {
-    model.userTower.restore(best.user, best.userAccumulators);
-    model.itemTower.restore(best.item, best.itemAccumulators);
+    restore(model, best);
   }
   if (validation !== undefined && !restoreBest) bestEpoch = epoch - 1;
   const seconds = (performance.now() - started) / 1000;
