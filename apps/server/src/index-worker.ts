@@ -1,6 +1,7 @@
 /**
  * The worker thread of the recommendation indexes (a side-effect module: it answers on its parent
- * port). The search itself is @rarefy/two-tower's: `topKByDotProductNative` (exact, usearch's SIMD
+ * port). The search itself is @rarefy/two-tower's, from its search-only entry `@rarefy/two-tower/search`
+ * (no tfjs or onnx in the thread): `topKByDotProductNative` (exact, usearch's SIMD
  * brute force over this thread's copy of the items) and `HnswIndex` (built here and saved, or a saved
  * graph memory-mapped). What is the server's own: leaving the excluded items out
  * ({@link searchExcluding}) and answering one job at a time, off the event loop. Jobs:
@@ -11,7 +12,7 @@
  * - `ping`: answers once the worker is ready (its graph mapped).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { HnswIndex, topKByDotProductNative } from '@rarefy/two-tower/node';
+import { HnswIndex, topKByDotProductNative } from '@rarefy/two-tower/search';
 import { type SearchResult, searchExcluding } from './exclusion.js';
 
 /** What a worker thread starts with: the items (a copy) and/or a saved HNSW graph to memory-map. */

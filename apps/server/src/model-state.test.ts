@@ -1,7 +1,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { towerToOnnx } from '@rarefy/two-tower';
+import { writeModelFolder } from '@rarefy/model-kit/node';
+import { RETRIEVAL_FILES, retrievalExportContents, towerToOnnx } from '@rarefy/two-tower';
 import { writeRetrievalExport } from '@rarefy/two-tower/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLogisticModel, writeRetrievalModel } from './__fixtures__/models.js';
@@ -95,6 +96,42 @@ describe('retrieval exports with towers', () => {
       model.dispose();
       await Promise.all([served.index.close(), served.userTower?.release(), served.itemTower?.release()]);
     }
+  });
+
+  it('reads the towers’ id vocabularies from their files, or inline from an older export', async () => {
+    const { exported, model } = await writeRetrievalModel(join(root, 'vocabulary-files'), { seed: 9 });
+    const weights = model.weights();
+    model.dispose();
+    const manifest = await readFile(join(root, 'vocabulary-files', 'manifest.json'), 'utf8');
+    expect(manifest).toContain(`"vocabularyFile": "${RETRIEVAL_FILES.userVocabulary}"`);
+    expect(manifest).not.toContain('"vocabulary"');
+    // The same export as written before the vocabulary files: inline in the manifest.
+    const { towerInputs = {}, ...withoutInputs } = exported;
+    const contents = retrievalExportContents(withoutInputs);
+    await writeModelFolder(join(root, 'vocabulary-inline'), {
+      ...contents,
+      model: { ...contents.model, towerInputs },
+    });
+    for (const name of ['vocabulary-files', 'vocabulary-inline']) {
+      const served = (await loadServedModel(join(root, name), 1, {
+        index: { kind: 'exact', searchThreads: 1 },
+      })) as RetrievalModel;
+      try {
+        const [id] = served.userTower?.description.inputs ?? [];
+        expect(id).toMatchObject({ kind: 'id', vocabulary: weights.user.idVocabulary });
+        const [itemId] = served.itemTower?.description.inputs ?? [];
+        expect(itemId).toMatchObject({ kind: 'id', vocabulary: weights.item.idVocabulary });
+      } finally {
+        await Promise.all([served.index.close(), served.userTower?.release(), served.itemTower?.release()]);
+      }
+    }
+    // A damaged vocabulary file refuses the export, naming the file.
+    const path = join(root, 'vocabulary-files', RETRIEVAL_FILES.itemVocabulary);
+    await writeFile(path, (await readFile(path, 'utf8')).replace('item-', 'item_'));
+    await expect(loadServedModel(join(root, 'vocabulary-files'), 1)).rejects.toMatchObject({
+      code: 'RAREFY_PARSE_ERROR',
+      input: expect.stringContaining(RETRIEVAL_FILES.itemVocabulary),
+    });
   });
 
   it('refuses towers without an input description, or with one of another format, naming the tower', async () => {

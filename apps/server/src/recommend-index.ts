@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { RarefyError } from '@rarefy/sampling-core';
-import { HnswIndex } from '@rarefy/two-tower/node';
+import { HnswIndex } from '@rarefy/two-tower/search';
 import { type SearchResult, searchExcluding } from './exclusion.js';
 import type {
   GraphTuning,
@@ -141,11 +141,11 @@ interface WorkerLaunch {
 let launch: WorkerLaunch | undefined;
 
 /**
- * How to start the index worker (src/index-worker.ts, which imports @rarefy/two-tower/node). Built,
- * it is dist/index-worker.js beside this module. From the TypeScript sources (vitest, `--import tsx`)
- * Node 20 applies no module hooks of the parent in a worker, so the worker starts from a one-line
- * bootstrap that registers tsx there (resolved from this package: a devDependency) and imports the
- * .ts module with the `@rarefy/source` condition.
+ * How to start the index worker (src/index-worker.ts, which imports @rarefy/two-tower/search: no tfjs
+ * or onnx in each thread). Built, it is dist/index-worker.js beside this module. From the TypeScript
+ * sources (vitest, `--import tsx`) Node 20 applies no module hooks of the parent in a worker, so the
+ * worker starts from a one-line bootstrap that registers tsx there (resolved from this package: a
+ * devDependency) and imports the .ts module with the `@rarefy/source` condition.
  */
 function workerLaunch(): WorkerLaunch {
   if (launch !== undefined) return launch;
@@ -307,8 +307,8 @@ export class ExactRecommendIndex implements RecommendIndex {
   }
 
   /**
-   * Waits until every worker has started (a worker loads @rarefy/two-tower: a fraction of a second),
-   * so that the first searches do not wait for it.
+   * Waits until every worker has started (a worker loads @rarefy/two-tower/search: a fraction of a
+   * second), so that the first searches do not wait for it.
    *
    * @returns this index
    */

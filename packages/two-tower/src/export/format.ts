@@ -1,5 +1,6 @@
 import type {
   JsonObject,
+  JsonValue,
   ModelManifest,
   ModelSchema,
   SavedModelContents,
@@ -16,6 +17,10 @@ export const RETRIEVAL_FILES = {
   itemEmbeddings: 'item-embeddings.f32',
   userTower: 'user-tower.onnx',
   itemTower: 'item-tower.onnx',
+  /** The user tower's id vocabulary (`towerInputs.user`), a JSON array of ids like `user-ids.json`. */
+  userVocabulary: 'user-vocabulary.json',
+  /** The item tower's id vocabulary (`towerInputs.item`). */
+  itemVocabulary: 'item-vocabulary.json',
 } as const;
 
 /** One side (users or items) of a retrieval export: ids and their L2-normalised embeddings. */
@@ -41,7 +46,13 @@ export interface RetrievalExport {
   readonly userTower?: Uint8Array;
   /** The candidate tower as ONNX. */
   readonly itemTower?: Uint8Array;
-  /** How raw features become the towers' inputs (names, hashing): written by the exporter. */
+  /**
+   * How raw features become the towers' inputs (names, hashing, id vocabularies): written by the
+   * exporter, `{ user, item }` of `TowerInputsDescription`s. In memory every id vocabulary is inline
+   * (`inputs[k].vocabulary`); on disk it is its own file (`user-vocabulary.json`,
+   * `item-vocabulary.json`) that the description names (`vocabularyFile`), so the manifest stays
+   * small. `retrievalExportFromFiles` puts it back inline.
+   */
   readonly towerInputs?: JsonObject;
   /** The model's input schema (feature columns of the towers; empty when ids only). */
   readonly schema?: ModelSchema;
@@ -98,13 +109,140 @@ export function bytesToFloat32(bytes: Uint8Array, source: string): Float32Array 
   return out;
 }
 
+/** The vocabulary file of each tower in `towerInputs` (other keys are written as they are). */
+const VOCABULARY_FILES = new Map<string, string>([
+  ['user', RETRIEVAL_FILES.userVocabulary],
+  ['item', RETRIEVAL_FILES.itemVocabulary],
+]);
+
+function isJsonObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An id input with `vocabulary` replaced by `vocabularyFile` and `vocabularySize` (keys kept in order). */
+function vocabularyByFile(input: JsonObject, file: string, size: number): JsonObject {
+  const out: Record<string, JsonValue> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (key === 'vocabulary') {
+      out.vocabularyFile = file;
+      out.vocabularySize = size;
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** An id input with `vocabularyFile` and `vocabularySize` replaced by the `vocabulary` itself. */
+function vocabularyInline(input: JsonObject, vocabulary: readonly string[]): JsonObject {
+  const out: Record<string, JsonValue> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (key === 'vocabularyFile') out.vocabulary = vocabulary;
+    else if (key !== 'vocabularySize') out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * `towerInputs` as the manifest holds it: the id vocabulary of `user` and `item` moved into its own
+ * file (a JSON array of ids, as `item-ids.json`: any string is a valid id), which the id input names
+ * (`vocabularyFile`, with `vocabularySize`), so that a manifest of millions of users stays small.
+ */
+function towerInputsOnDisk(towerInputs: JsonObject): { record: JsonObject; files: SavedModelFile[] } {
+  const files: SavedModelFile[] = [];
+  const record: Record<string, JsonValue> = {};
+  for (const [side, description] of Object.entries(towerInputs)) {
+    const file = VOCABULARY_FILES.get(side);
+    const inputs = isJsonObject(description) ? description.inputs : undefined;
+    if (file === undefined || !isJsonObject(description) || !Array.isArray(inputs)) {
+      record[side] = description;
+      continue;
+    }
+    const moved = (inputs as readonly JsonValue[]).map((input, k): JsonValue => {
+      if (!isJsonObject(input) || input.kind !== 'id' || input.vocabulary === undefined) return input;
+      const vocabulary = input.vocabulary;
+      if (!Array.isArray(vocabulary) || !vocabulary.every((id) => typeof id === 'string')) {
+        throw new RarefyError(
+          'RAREFY_INVALID_ARGUMENT',
+          `towerInputs.${side}.inputs[${k}].vocabulary: not a list of string ids`,
+          'pass the record retrievalTowerInputs(model.weights()) builds',
+          { input: `towerInputs.${side}.inputs[${k}].vocabulary` },
+        );
+      }
+      // A tower has one id input; a record with more gets one file per input.
+      const path = files.some((written) => written.path === file)
+        ? file.replace(/\.json$/, `-${k}.json`)
+        : file;
+      files.push({ path, role: 'ids', format: 'json', data: JSON.stringify(vocabulary) });
+      return vocabularyByFile(input, path, vocabulary.length);
+    });
+    record[side] = { ...description, inputs: moved };
+  }
+  return { record, files };
+}
+
+/**
+ * `towerInputs` as read from a manifest, with every id vocabulary the record names by file
+ * (`vocabularyFile`) read back inline, so that it is the record the exporter was given. A record
+ * with inline vocabularies (exports written before the vocabulary files) is returned as it is.
+ */
+function towerInputsInMemory(
+  record: JsonObject,
+  files: ReadonlyMap<string, Uint8Array>,
+  source: string,
+): JsonObject {
+  const parsed = new Map<string, string[]>();
+  const out: Record<string, JsonValue> = {};
+  for (const [side, description] of Object.entries(record)) {
+    const inputs = isJsonObject(description) ? description.inputs : undefined;
+    if (!isJsonObject(description) || !Array.isArray(inputs)) {
+      out[side] = description;
+      continue;
+    }
+    const resolved = (inputs as readonly JsonValue[]).map((input, k): JsonValue => {
+      if (!isJsonObject(input) || input.vocabulary !== undefined) return input;
+      const name = input.vocabularyFile;
+      if (typeof name !== 'string') return input;
+      const where = `towerInputs.${side}.inputs[${k}]`;
+      const path = `${source}/${name}`;
+      let vocabulary = parsed.get(name);
+      if (vocabulary === undefined) {
+        const bytes = files.get(name);
+        if (bytes === undefined) {
+          throw new RarefyIoError(
+            'RAREFY_IO_ERROR',
+            `${path}: the id vocabulary that ${where}.vocabularyFile names is not in the export (its manifest.json does not list it)`,
+            'copy the whole export folder with its manifest.json, or export the model again',
+            { input: path },
+          );
+        }
+        vocabulary = parseIds(bytes, path);
+        parsed.set(name, vocabulary);
+      }
+      if (input.vocabularySize !== undefined && input.vocabularySize !== vocabulary.length) {
+        throw new RarefyIoError(
+          'RAREFY_PARSE_ERROR',
+          `${path}: ${vocabulary.length} ids, but ${where}.vocabularySize is ${JSON.stringify(input.vocabularySize)}`,
+          'the vocabulary file does not belong to this manifest: copy the folder again or export the model again',
+          { input: path },
+        );
+      }
+      return vocabularyInline(input, vocabulary);
+    });
+    out[side] = { ...description, inputs: resolved };
+  }
+  return out;
+}
+
 /**
  * The saved-model contents (kind `two-tower`) of a retrieval export, for `writeModelFolder`:
- * ids as JSON arrays, embeddings as little-endian Float32 binaries, towers as ONNX.
+ * ids as JSON arrays, embeddings as little-endian Float32 binaries, towers as ONNX, and each tower's id
+ * vocabulary (from `towerInputs`) as a JSON array of its own that the manifest's `towerInputs` names.
  *
  * @param model - the export
  * @returns the folder's manifest fields and files
- * @throws RarefyError when ids and embeddings disagree or an id repeats
+ * @throws RarefyError when ids and embeddings disagree, an id repeats, or a vocabulary of `towerInputs`
+ *   is not a list of strings
  * @example
  * ```ts
  * const contents = retrievalExportContents({ dimension: 2, temperature: 0.05,
@@ -147,6 +285,8 @@ export function retrievalExportContents(model: RetrievalExport): SavedModelConte
     files.push({ path: RETRIEVAL_FILES.userTower, role: 'onnx', format: 'onnx', data: model.userTower });
   if (model.itemTower)
     files.push({ path: RETRIEVAL_FILES.itemTower, role: 'onnx', format: 'onnx', data: model.itemTower });
+  const towerInputs = model.towerInputs ? towerInputsOnDisk(model.towerInputs) : null;
+  if (towerInputs) files.push(...towerInputs.files);
   if (model.extraFiles) files.push(...model.extraFiles);
   const payload: JsonObject = {
     dimension,
@@ -166,7 +306,7 @@ export function retrievalExportContents(model: RetrievalExport): SavedModelConte
       : null,
     userTower: model.userTower ? RETRIEVAL_FILES.userTower : null,
     itemTower: model.itemTower ? RETRIEVAL_FILES.itemTower : null,
-    towerInputs: model.towerInputs ?? null,
+    towerInputs: towerInputs ? towerInputs.record : null,
   };
   return {
     kind: 'two-tower',
@@ -225,13 +365,17 @@ function fileName(
 
 /**
  * Rebuilds a retrieval export from a read saved-model folder's manifest and files (what
- * `readModelFolder` returns); the browser can call it on files it fetched itself.
+ * `readModelFolder` returns); the browser can call it on files it fetched itself. The towers' id
+ * vocabularies are read from their files back into `towerInputs` (exports that hold them inline in
+ * the manifest, as written before, are read as they are).
  *
  * @param manifest - the folder's manifest (kind `two-tower`)
  * @param files - file name to bytes
  * @param source - the folder, for error messages
  * @returns the export
  * @throws RarefyIoError `RAREFY_PARSE_ERROR` when the kind is not two-tower or a file is malformed
+ *   (a vocabulary file that is not a JSON array of strings, or not of the size the manifest gives),
+ *   `RAREFY_IO_ERROR` when a file it names is not among `files`
  */
 export function retrievalExportFromFiles(
   manifest: ModelManifest,
@@ -303,7 +447,9 @@ export function retrievalExportFromFiles(
   };
   const userTower = tower('userTower');
   const itemTower = tower('itemTower');
-  const towerInputs = payload.towerInputs;
+  const towerInputs = isJsonObject(payload.towerInputs)
+    ? towerInputsInMemory(payload.towerInputs, files, source)
+    : undefined;
   return {
     dimension,
     temperature: typeof payload.temperature === 'number' ? payload.temperature : 1,
@@ -311,9 +457,7 @@ export function retrievalExportFromFiles(
     ...(users ? { users } : {}),
     ...(userTower ? { userTower } : {}),
     ...(itemTower ? { itemTower } : {}),
-    ...(towerInputs !== null && typeof towerInputs === 'object' && !Array.isArray(towerInputs)
-      ? { towerInputs: towerInputs as JsonObject }
-      : {}),
+    ...(towerInputs ? { towerInputs } : {}),
     schema: manifest.schema,
     training: manifest.training,
   };

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureTable, FeatureValue, TowerSpec } from '../model/features.js';
 import { TwoTowerModel } from '../model/two-tower-model.js';
 import type { TowerWeights, TwoTowerWeights } from '../model/weights.js';
-import { retrievalExportContents } from './format.js';
+import { retrievalExportContents, retrievalExportFromFiles } from './format.js';
 import { TOWER_METADATA, towerToOnnx } from './onnx.js';
 import {
   encodeTowerInputs,
@@ -248,13 +248,41 @@ describe('towerToOnnx', () => {
         itemTower: bytes,
         towerInputs: retrievalTowerInputs(weights),
       });
-      const record = (contents.model.towerInputs as Record<string, unknown>).item;
-      expect(parseTowerInputsDescription(record, 'towerInputs.item').inputs[0]).toMatchObject({
+      // The manifest names the vocabulary's file; the file holds it; reading puts it back inline.
+      const record = (contents.model.towerInputs as Record<string, { inputs: unknown[] }>).item;
+      expect(record?.inputs[0]).toMatchObject({
         kind: 'id',
-        name: 'id',
-        vocabulary: ['x'],
-        unknownRow: 0,
+        vocabularyFile: 'item-vocabulary.json',
+        vocabularySize: 1,
       });
+      expect(JSON.stringify(contents.model)).not.toContain('"vocabulary"');
+      const file = contents.files.find((entry) => entry.path === 'item-vocabulary.json');
+      expect(file).toMatchObject({ role: 'ids', format: 'json', data: '["x"]' });
+      expect(() => parseTowerInputsDescription(record, 'towerInputs.item')).toThrow(
+        /item-vocabulary\.json.*readRetrievalExport/,
+      );
+      const files = new Map(
+        contents.files.map((entry) => [
+          entry.path,
+          typeof entry.data === 'string' ? new TextEncoder().encode(entry.data) : entry.data,
+        ]),
+      );
+      const manifest = {
+        ...contents,
+        formatVersion: 1,
+        files: [],
+        producer: { name: 't', version: '0' },
+      } as const;
+      const back = retrievalExportFromFiles(manifest, files, 'export');
+      expect(back.towerInputs).toEqual(retrievalTowerInputs(weights));
+      expect(parseTowerInputsDescription(back.towerInputs?.item, 'towerInputs.item').inputs[0]).toMatchObject(
+        {
+          kind: 'id',
+          name: 'id',
+          vocabulary: ['x'],
+          unknownRow: 0,
+        },
+      );
     } finally {
       model.dispose();
     }

@@ -94,7 +94,9 @@ export type TowerInput = IdTowerInput | CategoricalTowerInput | MultiHotTowerInp
  * How raw features become the inputs of a tower exported by `towerToOnnx` (ONNX has no string hash:
  * ALGORITHMS.md B.10): every graph input with the column it reads, its type and shape, the hashing
  * (function, seed, buckets) and the id vocabulary. Written into a retrieval export's `towerInputs`
- * (`{ user, item }`) and into the ONNX model's metadata (`rarefy.towerInputs`); read back with
+ * (`{ user, item }`; on disk the id vocabulary is a file of its own that the manifest's record names,
+ * read back inline by `readRetrievalExport` / `retrievalExportFromFiles`) and into the ONNX model's
+ * metadata (`rarefy.towerInputs`, vocabulary inline: the file stands alone); read back with
  * {@link parseTowerInputsDescription}; turned into feeds with {@link encodeTowerInputs}.
  */
 export type TowerInputsDescription = {
@@ -220,13 +222,12 @@ export function retrievalTowerInputs(weights: TwoTowerWeights): JsonObject {
   return { user: towerInputsDescription(weights.user), item: towerInputsDescription(weights.item) };
 }
 
-function malformed(source: string, problem: string): RarefyIoError {
-  return new RarefyIoError(
-    'RAREFY_PARSE_ERROR',
-    `${source}: ${problem}`,
-    'export the model again with @rarefy/two-tower (towerInputsDescription writes this record)',
-    { input: source },
-  );
+function malformed(
+  source: string,
+  problem: string,
+  fix = 'export the model again with @rarefy/two-tower (towerInputsDescription writes this record)',
+): RarefyIoError {
+  return new RarefyIoError('RAREFY_PARSE_ERROR', `${source}: ${problem}`, fix, { input: source });
 }
 
 type Json = { readonly [key: string]: JsonValue };
@@ -288,7 +289,10 @@ function parseHashing(value: JsonValue | undefined, where: string): TowerInputHa
 
 /**
  * Reads a tower's input description back from JSON (a retrieval export's `towerInputs.user` /
- * `.item`, or an exported tower's `rarefy.towerInputs` metadata), checking every field.
+ * `.item` as `readRetrievalExport` returns it, or an exported tower's `rarefy.towerInputs` metadata),
+ * checking every field. A record straight from an export's manifest.json names its id vocabulary's
+ * file instead (`vocabularyFile`) and is refused: read the export with `readRetrievalExport` or
+ * `retrievalExportFromFiles`, which read the file back in.
  *
  * @param value - the parsed JSON
  * @param source - where it came from, for messages (`model/manifest.json towerInputs.user`)
@@ -334,6 +338,13 @@ export function parseTowerInputsDescription(value: unknown, source: string): Tow
     const name = claim(stringField(entry, 'name', where), where);
     switch (entry.kind) {
       case 'id':
+        if (entry.vocabulary === undefined && typeof entry.vocabularyFile === 'string') {
+          throw malformed(
+            where,
+            `the vocabulary is in the export's file ${JSON.stringify(entry.vocabularyFile)}, not read in`,
+            'read the export with readRetrievalExport or retrievalExportFromFiles, which put the vocabulary back into towerInputs',
+          );
+        }
         return {
           kind: 'id',
           name,
