@@ -19,14 +19,14 @@ import {
   readRetrievalExport,
   writeRetrievalExport,
 } from '@rarefy/two-tower/node';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { embeddingParquetFiles } from '../embeddings-parquet.js';
 import { formatDuration, formatTable } from '../format.js';
 import { printJson, printLine } from '../io.js';
 import { finiteNumber, integer, positiveInteger } from '../options.js';
 import type { CommandContext } from '../program.js';
 import { createProgress } from '../progress.js';
-import { GENRES_COLUMN, readRetrievalData } from '../retrieval-data.js';
+import { GENRES_COLUMN, labelUsageProblem, readRetrievalData } from '../retrieval-data.js';
 
 /** The genres of a MovieLens catalogue: a multi-hot item feature (mean of the genres' rows). */
 const GENRES_FEATURE = { column: GENRES_COLUMN, buckets: 64, dimension: 32, hashSeed: 0 } as const;
@@ -44,6 +44,14 @@ interface DataCliOptions {
   itemColumn: string;
   ratingColumn?: string;
   minRating?: number;
+  /** An event or label column, checked as ALGORITHMS.md B.8 says (see `readRetrievalData`). */
+  labelColumn?: string;
+  /** `--positive-labels click,purchase`: the values of `labelColumn` that mean an engagement. */
+  positiveLabels?: string[];
+  /** `--impression-labels shown,0`: the values that mean "shown, not clicked" (replace the defaults). */
+  impressionLabels?: string[];
+  /** The log is ranking data: its impression rows are accepted and left out of the positives. */
+  forRanking?: boolean;
   protocol: Protocol;
   seed: number;
   json?: boolean;
@@ -116,6 +124,14 @@ function evaluationJson(evaluation: RetrievalEvaluation | EmbeddingEvaluation): 
     testPairs: evaluation.testPairs,
     ...('maskTrainItems' in evaluation ? { maskTrainItems: evaluation.maskTrainItems } : {}),
   };
+}
+
+/** Says on stderr (off `--json`) how many impression rows `--for-ranking` left out of the positives. */
+function noteImpressions(options: DataCliOptions, context: CommandContext, leftOut: number): void {
+  if (leftOut === 0 || options.json) return;
+  context.io.stderr.write(
+    `--for-ranking: left out ${leftOut.toLocaleString('en-US')} impression rows of --label-column ${options.labelColumn ?? ''} (shown, not clicked: ranking data, not retrieval positives)\n`,
+  );
 }
 
 function requireProtocol(protocol: string): Protocol {
@@ -193,7 +209,8 @@ export async function trainRetrieval(
   const { io } = context;
   const started = io.now();
   const protocol = requireProtocol(options.protocol);
-  const { data, itemFeatures, rowsRead } = await readRetrievalData(options);
+  const { data, itemFeatures, rowsRead, impressionsLeftOut } = await readRetrievalData(options);
+  noteImpressions(options, context, impressionsLeftOut);
   const training = retrievalTraining(options, itemFeatures !== undefined);
   await selectBackend();
   const progress = createProgress({
@@ -314,7 +331,8 @@ export async function evalRetrieval(
   const started = context.io.now();
   const protocol = requireProtocol(options.protocol);
   const exported = await readRetrievalExport(options.model);
-  const { data } = await readRetrievalData(options);
+  const { data, impressionsLeftOut } = await readRetrievalData(options);
+  noteImpressions(options, context, impressionsLeftOut);
   const users = exported.users;
   if (users === undefined) {
     throw new RarefyInputError(
@@ -430,6 +448,20 @@ export async function buildIndex(options: IndexOptions, context: CommandContext)
   };
 }
 
+/** Parses a comma-separated list of label values (`click,purchase`); an empty list is a usage error. */
+function labelList(option: string): (text: string) => string[] {
+  return (text) => {
+    const values = text
+      .split(',')
+      .map((value) => value.trim())
+      .filter((value) => value.length > 0);
+    if (values.length === 0) {
+      throw new InvalidArgumentError(`${option} must list one or more values, such as click,purchase.`);
+    }
+    return values;
+  };
+}
+
 function addDataOptions(command: Command): Command {
   return command
     .requiredOption('--interactions <file>', 'the interaction log (CSV, TSV or JSON Lines), e.g. ratings.csv')
@@ -445,9 +477,33 @@ function addDataOptions(command: Command): Command {
       'keep ratings >= x as positives (default: every rating)',
       finiteNumber('--min-rating'),
     )
+    .option(
+      '--label-column <column>',
+      'an event or label column (click, purchase, impression, 0/1): its engagements are the positives; a value meaning shown but not clicked (0, -1, impression, shown, view, skip, ...) is refused, because as retrieval negatives impressions wreck recall (ALGORITHMS.md B.8), unless --for-ranking',
+    )
+    .option(
+      '--positive-labels <values>',
+      'comma-separated values of --label-column that mean an engagement, e.g. click,purchase (they win over the impression list; a value on neither list is then refused)',
+      labelList('--positive-labels'),
+    )
+    .option(
+      '--impression-labels <values>',
+      'comma-separated values of --label-column that mean shown but not clicked, replacing the default list (0, -1, false, impression, shown, view, skip, ... and numbers <= 0)',
+      labelList('--impression-labels'),
+    )
+    .option(
+      '--for-ranking',
+      'the log is ranking data (impressions with and without a click): accept its impression rows instead of refusing them; retrieval leaves them out and trains on the engaged rows only',
+    )
     .option('--protocol <protocol>', `the split and evaluation: ${PROTOCOLS.join(' | ')}`, 'tfrs')
     .option('--seed <s>', 'seeds the split and the training', integer('--seed'), 42)
     .option('--json', 'print one JSON object and nothing else on stdout');
+}
+
+/** A usage error (exit status 2) for label flags given without `--label-column`. */
+function refuseLabelMisuse(options: DataCliOptions, self: Command): void {
+  const problem = labelUsageProblem(options);
+  if (problem !== null) self.error(problem, { exitCode: 2, code: 'rarefy.usage' });
 }
 
 function metricsTable(rows: Array<[string, Record<string, number>]>, keys: readonly string[]): string {
@@ -510,7 +566,8 @@ export function registerRetrieval(program: Command, context: CommandContext): vo
       'positive downsampling of popular items (B.1), e.g. 1e-3',
       finiteNumber('--downsampling'),
     )
-    .action(async (options: TrainRetrievalOptions) => {
+    .action(async (options: TrainRetrievalOptions, self: Command) => {
+      refuseLabelMisuse(options, self);
       const result = await trainRetrieval(options, context);
       if (options.json) {
         printJson(context.io, result);
@@ -541,7 +598,8 @@ export function registerRetrieval(program: Command, context: CommandContext): vo
     .requiredOption('--model <dir>', 'the export folder from `rarefy train-retrieval --out`')
     .option('--mask', "mask each user's training items (default: per-user yes, tfrs no)")
     .option('--no-mask', "do not mask each user's training items")
-    .action(async (options: EvalRetrievalOptions) => {
+    .action(async (options: EvalRetrievalOptions, self: Command) => {
+      refuseLabelMisuse(options, self);
       const result = await evalRetrieval(options, context);
       if (options.json) {
         printJson(context.io, result);

@@ -147,6 +147,43 @@ describe('MovieLens loaders (fixtures with CRLF and quoted titles)', () => {
     );
   });
 
+  it('readInteractions: labelColumn reads an event column as text', async () => {
+    const path = join(directory, 'events.csv');
+    await writeFile(path, 'user,item,event,rating\nu1,i1,click,1\nu2,i1,,0\nu1,i2,0,1\nu2,i2,click,1\n');
+    const log = await readInteractions(path, {
+      userColumn: 'user',
+      itemColumn: 'item',
+      labelColumn: 'event',
+    });
+    expect(log.labels?.values).toEqual(['click', '', '0']);
+    expect(Array.from(log.labels?.codes ?? [])).toEqual([0, 1, 2, 0]);
+    expect(Array.from(log.ratings ?? [])).toEqual([1, 0, 1, 1]);
+    expect((await readInteractions(path, { userColumn: 'user', itemColumn: 'item' })).labels).toBeNull();
+    // The default rating column is left out when it is the label column; given as both, refused.
+    const asLabel = await readInteractions(path, {
+      userColumn: 'user',
+      itemColumn: 'item',
+      labelColumn: 'rating',
+    });
+    expect(asLabel.ratings).toBeNull();
+    expect(asLabel.labels?.values).toEqual(['1', '0']);
+    const both = await rejection(
+      readInteractions(path, {
+        userColumn: 'user',
+        itemColumn: 'item',
+        ratingColumn: 'rating',
+        labelColumn: 'rating',
+      }),
+      'RAREFY_INVALID_ARGUMENT',
+    );
+    expect(both.message).toContain('"rating"');
+    const missing = await rejection(
+      readInteractions(path, { userColumn: 'user', itemColumn: 'item', labelColumn: 'clicked' }),
+      'RAREFY_INVALID_ARGUMENT',
+    );
+    expect(missing.message).toContain('"clicked"');
+  });
+
   it('readItemCatalog splits genres and keeps quoted titles with commas', async () => {
     const catalog = await readItemCatalog(join(fixtures, 'ml-movies.csv'));
     expect(catalog.ids).toEqual(['1', '11', '50', '182715']);

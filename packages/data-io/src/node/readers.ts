@@ -263,6 +263,11 @@ export interface InteractionColumns {
   ratingColumn?: string;
   /** The timestamp column (default `timestamp`; absent: `timestamps` is null). */
   timestampColumn?: string;
+  /**
+   * An event or label column (`click`, `purchase`, `impression`, 0/1), read as text (no default:
+   * without it `labels` is null). Retrieval loaders check it before using the rows as positives.
+   */
+  labelColumn?: string;
 }
 
 /** An interaction log: one row per (user, item) event. */
@@ -275,6 +280,11 @@ export interface Interactions {
   ratings: Float64Array | null;
   /** The timestamp of each row (as written, e.g. Unix seconds), or null when the log has none. */
   timestamps: Float64Array | null;
+  /**
+   * With `labelColumn`: the label of each row as text (an empty field is `''`; code -1 for a value the
+   * format marks missing, such as JSON `null`), codes in order of first appearance; else null.
+   */
+  labels: DictionaryColumn | null;
   /** The number of rows. */
   rows: number;
 }
@@ -305,8 +315,9 @@ function grown<T extends Int32Array | Float64Array>(array: T, needed: number): T
 
 /**
  * Reads an interaction log (MovieLens `ratings.csv` style: `userId,movieId,rating,timestamp`, CSV
- * with a header, CRLF or LF) into dictionary-encoded users and items and numeric ratings and
- * timestamps. Ids are kept as text (`"007"` stays `"007"`).
+ * with a header, CRLF or LF) into dictionary-encoded users and items, numeric ratings and
+ * timestamps, and (with `labelColumn`) dictionary-encoded labels. Ids and labels are kept as text
+ * (`"007"` stays `"007"`).
  *
  * @param path - the file (CSV, TSV or JSON Lines; a glob reads several as one log)
  * @param options - the column names, when they differ from MovieLens'
@@ -340,10 +351,23 @@ export async function readInteractions(
       );
     }
   }
+  const labelColumn = options.labelColumn ?? null;
+  if (labelColumn !== null && !names.has(labelColumn)) {
+    throw missingColumn(path, labelColumn, names, 'pass an existing column as labelColumn, or leave it out');
+  }
+  // The label column is read as text: a default rating or timestamp column of the same name is left out.
   const optional = (given: string | undefined, fallback: string, option: string): string | null => {
-    if (given === undefined) return names.has(fallback) ? fallback : null;
+    if (given === undefined) return names.has(fallback) && fallback !== labelColumn ? fallback : null;
     if (!names.has(given))
       throw missingColumn(path, given, names, `pass an existing column as ${option}, or leave it out`);
+    if (given === labelColumn) {
+      throw new RarefyInputError(
+        'RAREFY_INVALID_ARGUMENT',
+        `${path}: column ${JSON.stringify(given)} is given as both ${option} and labelColumn`,
+        'pass different columns, or leave one of the two out',
+        { input: path, column: given },
+      );
+    }
     return given;
   };
   const ratingColumn = optional(options.ratingColumn, 'rating', 'ratingColumn');
@@ -353,6 +377,7 @@ export async function readInteractions(
   types[itemColumn] = 'string';
   if (ratingColumn !== null) types[ratingColumn] = 'number';
   if (timestampColumn !== null) types[timestampColumn] = 'number';
+  if (labelColumn !== null) types[labelColumn] = 'string';
   const drop = [...names].filter((name) => !Object.hasOwn(types, name));
   const reader = await openBatches(path, { types, drop });
 
@@ -363,6 +388,7 @@ export async function readInteractions(
   });
   const users = encode();
   const items = encode();
+  const labels = encode();
   let ratings = new Float64Array(ratingColumn === null ? 0 : 1024);
   let timestamps = new Float64Array(timestampColumn === null ? 0 : 1024);
   let rows = 0;
@@ -385,6 +411,8 @@ export async function readInteractions(
   for await (const batch of reader.batches()) {
     append(users, batch.columns[userColumn] as DictionaryColumn, rows, batch.rows);
     append(items, batch.columns[itemColumn] as DictionaryColumn, rows, batch.rows);
+    if (labelColumn !== null)
+      append(labels, batch.columns[labelColumn] as DictionaryColumn, rows, batch.rows);
     if (ratingColumn !== null) {
       ratings = grown(ratings, rows + batch.rows);
       ratings.set(batch.columns[ratingColumn] as Float64Array, rows);
@@ -400,6 +428,10 @@ export async function readInteractions(
     items: { kind: 'dictionary', codes: items.codes.slice(0, rows), values: items.values },
     ratings: ratingColumn === null ? null : ratings.slice(0, rows),
     timestamps: timestampColumn === null ? null : timestamps.slice(0, rows),
+    labels:
+      labelColumn === null
+        ? null
+        : { kind: 'dictionary', codes: labels.codes.slice(0, rows), values: labels.values },
     rows,
   };
 }
