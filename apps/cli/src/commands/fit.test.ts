@@ -2,9 +2,9 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fitRareEvents } from '@rarefy/correction';
-import { openBatches, readCsvMatrix } from '@rarefy/data-io/node';
-import { LogisticPilot } from '@rarefy/pilot-model';
-import { loadModel, OnnxPilot, readModelFolder } from '@rarefy/pilot-model/node';
+import { openBatches, readCsvMatrix, readDesignMatrix } from '@rarefy/data-io/node';
+import { fitWithPilot, LogisticPilot } from '@rarefy/pilot-model';
+import { loadModel, OnnxPilot, readModelFolder, saveModel } from '@rarefy/pilot-model/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryIo, run } from '../index.js';
 
@@ -308,5 +308,160 @@ describe('rarefy fit --save', () => {
     expect(parsed.error.code).toBe('RAREFY_IO_ERROR');
     expect(parsed.error.message).toMatch(/not a saved model/);
     expect(await readdir(dir)).toEqual(['notes.txt']);
+  });
+});
+
+describe('rarefy fit --pilot', () => {
+  /** A logistic pilot near the data's truth (slopes -0.5, intercept about -4), saved with model.onnx. */
+  let pilotDir: string;
+  beforeAll(async () => {
+    pilotDir = join(directory, 'pilot');
+    const names = ['(Intercept)', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6'];
+    const pilot = LogisticPilot.fromCoefficients(names, [-4.2, -0.45, -0.5, -0.55, -0.4, -0.5, -0.6]);
+    await saveModel(pilotDir, pilot, { label: 'y', onnx: true });
+  });
+
+  interface PilotFitJson {
+    coefficients: Record<string, number>;
+    sample: { positives: number; negatives: number };
+    estimator: string;
+    pilotModel?: { path: string; kind: string; runtime: string; runtimeReason: string };
+    correction?: {
+      estimator: string;
+      alpha: number;
+      reason: string;
+      estimatorSource: string;
+      alphaSource: string;
+    };
+  }
+  const args = (pilot: string, extra: string[] = []) => [
+    ...['fit', '--data', dataPath, '--label', 'y', '--design', 'optL', '--sample-size', '1000'],
+    ...['--seed', '5', '--pilot', pilot, ...extra, '--json'],
+  ];
+  const library = async (pilot: string) => {
+    const { x, y } = await readDesignMatrix(dataPath, { label: 'y' });
+    const model = await loadModel(pilot);
+    return fitWithPilot({ x, y, pilot: model, design: 'optL', sampleSize: 1000, seed: 5 });
+  };
+  const expectClose = (actual: Record<string, number>, expected: Float64Array) => {
+    const values = Object.values(actual);
+    expect(values).toHaveLength(expected.length);
+    values.forEach((value, j) => {
+      expect(Math.abs(value - (expected[j] as number))).toBeLessThan(1e-9);
+    });
+  };
+
+  it('a saved logistic pilot: the coefficients of fitWithPilot, corrected by log-odds, and the JSON says why', async () => {
+    const result = await rarefy(args(pilotDir));
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.stdout) as PilotFitJson;
+    const expected = await library(pilotDir);
+    expect(expected.correction.estimator).toBe('log-odds');
+    expectClose(parsed.coefficients, expected.coefficients);
+    expect(parsed.sample).toEqual({
+      positives: expected.sample.positives,
+      negatives: expected.sample.negatives,
+    });
+    expect(parsed.estimator).toBe('log-odds');
+    expect(parsed.correction).toEqual({
+      estimator: 'log-odds',
+      alpha: 0,
+      reason: expected.correction.reason,
+      estimatorSource: 'default for this pilot',
+      alphaSource: 'default for this pilot',
+    });
+    expect(parsed.correction?.reason).toMatch(/^a logistic pilot is in the final model’s family/);
+    expect(parsed.pilotModel).toMatchObject({ path: pilotDir, kind: 'logistic', runtime: 'in-process' });
+  });
+
+  it('an ONNX pilot (not a logistic model) is corrected by IPW with alpha 0.3; flags override', async () => {
+    const onnx = join(pilotDir, 'model.onnx');
+    const result = await rarefy(args(onnx));
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.stdout) as PilotFitJson;
+    const expected = await library(onnx);
+    expect(expected.correction).toMatchObject({ estimator: 'ipw', alpha: 0.3 });
+    expectClose(parsed.coefficients, expected.coefficients);
+    expect(parsed.correction).toMatchObject({
+      estimator: 'ipw',
+      alpha: 0.3,
+      estimatorSource: 'default for this pilot',
+      alphaSource: 'default for this pilot',
+    });
+    expect(parsed.correction?.reason).toMatch(/^the pilot is not a logistic model/);
+    expect(parsed.pilotModel).toMatchObject({ path: onnx, kind: 'onnx', runtime: 'onnxruntime' });
+
+    // --estimator given: it wins, and the reason says what the default would have been.
+    const given = await rarefy(args(pilotDir, ['--estimator', 'ipw']));
+    expect(given.code).toBe(0);
+    const givenJson = JSON.parse(given.stdout) as PilotFitJson;
+    expect(givenJson.estimator).toBe('ipw');
+    expect(givenJson.correction).toMatchObject({
+      estimator: 'ipw',
+      alpha: 0,
+      estimatorSource: 'given',
+      alphaSource: 'default for this pilot',
+    });
+    expect(givenJson.correction?.reason).toMatch(
+      /^--estimator ipw given; the default for this pilot is log-odds with alpha 0/,
+    );
+  });
+
+  it('prints the pilot and the correction for people', async () => {
+    const result = await rarefy(args(pilotDir).filter((arg) => arg !== '--json'));
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/design optL, log-odds estimator/);
+    expect(result.stdout).toContain(
+      `pilot ${pilotDir} (logistic, scored by in-process) drove the design; correction: log-odds with alpha 0: a logistic pilot`,
+    );
+  });
+
+  it('a missing or damaged pilot folder is a typed error naming the path (exit 1)', async () => {
+    const missing = join(directory, 'no-such-pilot');
+    const absent = await rarefy(args(missing));
+    expect(absent.code).toBe(1);
+    const absentJson = JSON.parse(absent.stdout) as { error: { code: string; message: string } };
+    expect(absentJson.error.code).toBe('RAREFY_IO_ERROR');
+    expect(absentJson.error.message).toContain(missing);
+    expect(absent.stderr).toContain(missing);
+
+    const damaged = join(directory, 'damaged-pilot');
+    await mkdir(damaged);
+    await writeFile(join(damaged, 'manifest.json'), '{ "kind": ');
+    const corrupt = await rarefy(args(damaged));
+    expect(corrupt.code).toBe(1);
+    const corruptJson = JSON.parse(corrupt.stdout) as { error: { code: string; message: string } };
+    expect(corruptJson.error.code).toBe('RAREFY_PARSE_ERROR');
+    expect(corruptJson.error.message).toContain(join(damaged, 'manifest.json'));
+
+    const empty = join(directory, 'empty-pilot');
+    await mkdir(empty);
+    const notModel = await rarefy(args(empty));
+    expect(notModel.code).toBe(1);
+    expect(notModel.stderr).toMatch(/RAREFY_IO_ERROR: .*empty-pilot.*not a saved model folder/);
+  });
+
+  it('refuses a pilot reading columns the data lacks, and --pilot with --design uniform', async () => {
+    const other = join(directory, 'other-pilot');
+    await saveModel(other, LogisticPilot.fromCoefficients(['(Intercept)', 'z9'], [-4, 1]), { label: 'y' });
+    const lacking = await rarefy(args(other));
+    expect(lacking.code).toBe(1);
+    expect(lacking.stderr).toMatch(/z9/);
+    expect(lacking.stderr).toContain(dataPath);
+
+    const uniform = await rarefy([...args(pilotDir), '--design', 'uniform']);
+    expect(uniform.code).toBe(2);
+    expect(uniform.stderr).toMatch(/--design uniform .* uses no pilot/);
+  });
+
+  it('lists --pilot and --runtime in --help, saying what the pilot is for', async () => {
+    const help = await rarefy(['fit', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--pilot <model>');
+    expect(help.stdout).toContain('--runtime <runtime>');
+    expect(help.stdout.replace(/\s+/g, ' ')).toMatch(
+      /log-odds after a logistic pilot, IPW with defensive mixing alpha 0\.3/,
+    );
   });
 });

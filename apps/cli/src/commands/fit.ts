@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { fitRareEvents, type RareEventsFit } from '@rarefy/correction';
 import { readDesignMatrix } from '@rarefy/data-io/node';
-import { LogisticPilot } from '@rarefy/pilot-model';
+import { type FitWithPilotOptions, fitWithPilot, LogisticPilot } from '@rarefy/pilot-model';
 import { saveModel } from '@rarefy/pilot-model/node';
 import type { Command } from 'commander';
 import { formatDuration, formatNumber, formatTable } from '../format.js';
@@ -9,12 +9,31 @@ import { printJson, printLine } from '../io.js';
 import type { CommandContext } from '../program.js';
 import { createProgress } from '../progress.js';
 import { type SamplingDiagnostics, samplingDiagnostics } from './diagnostics.js';
-import { addRecipeOptions, byName, type RecipeCliOptions } from './shared.js';
+import { type LoadedModel, releasePilot, requireModelColumns } from './score.js';
+import {
+  addPilotOptions,
+  addRecipeOptions,
+  byName,
+  type CorrectionSource,
+  loadCliPilot,
+  type PilotCliOptions,
+  type PilotModelInfo,
+  pilotCorrectionChoice,
+  pilotModelInfo,
+  type RecipeCliOptions,
+} from './shared.js';
 
 /** The options of `rarefy fit`, as commander parses them. */
-export interface FitOptions extends RecipeCliOptions {
+export interface FitOptions extends RecipeCliOptions, PilotCliOptions {
   data: string;
   label: string;
+  /**
+   * Whether `estimator` / `alpha` were chosen by the caller. When false (the CLI without `--estimator`
+   * or `--alpha`), a `--pilot` fit uses what `correctionForPilot` recommends for that pilot instead.
+   * Default true.
+   */
+  estimatorGiven?: boolean;
+  alphaGiven?: boolean;
   /** Save the corrected final model as a `logistic` model folder here (atomically). */
   save?: string;
   /** Also score every row: calibration of the corrected and the naive model, pi of kept and dropped negatives. */
@@ -55,6 +74,20 @@ export interface FitResult {
    * `rarefy report` draws).
    */
   diagnostics?: SamplingDiagnostics;
+  /** With `--pilot`: the model that drove the design (absolute path, kind), what scored it and why. */
+  pilotModel?: PilotModelInfo;
+  /**
+   * With `--pilot`: the correction of the final model and why (`correctionForPilot`): log-odds
+   * without mixing after a logistic pilot, IPW with alpha 0.3 after any other, unless `--estimator`
+   * or `--alpha` said otherwise (`estimatorSource`, `alphaSource`).
+   */
+  correction?: {
+    estimator: string;
+    alpha: number;
+    reason: string;
+    estimatorSource: CorrectionSource;
+    alphaSource: CorrectionSource;
+  };
 }
 
 /** Builds the JSON result from a fit (shared by `fit` and tests). */
@@ -96,45 +129,120 @@ export async function fit(options: FitOptions, context: CommandContext): Promise
   const { io } = context;
   const started = io.now();
   const path = resolve(options.data);
-  const reading = createProgress({ label: `reading ${options.data}`, json: options.json, stream: io.stderr });
-  let data: Awaited<ReturnType<typeof readDesignMatrix>>;
+  // The pilot first: a missing or damaged folder fails before the data is read.
+  const loaded =
+    options.pilot === undefined
+      ? null
+      : await loadCliPilot(options.pilot, {
+          ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
+          io,
+          ...(options.json === undefined ? {} : { json: options.json }),
+        });
   try {
-    data = await readDesignMatrix(path, {
-      label: options.label,
-      onProgress: ({ rows }) => reading.update(rows, 'rows'),
+    const reading = createProgress({
+      label: `reading ${options.data}`,
+      json: options.json,
+      stream: io.stderr,
     });
+    let data: Awaited<ReturnType<typeof readDesignMatrix>>;
+    try {
+      data = await readDesignMatrix(path, {
+        label: options.label,
+        onProgress: ({ rows }) => reading.update(rows, 'rows'),
+      });
+    } finally {
+      reading.stop();
+    }
+    const readSeconds = (io.now() - started) / 1000;
+    const stages = createProgress({ label: 'fitting', json: options.json, stream: io.stderr });
+    let result: RareEventsFit;
+    let pilotRecord: Pick<FitResult, 'pilotModel' | 'correction'> = {};
+    try {
+      const recipe = {
+        x: data.x,
+        y: data.y,
+        design: options.design,
+        ...(options.sampleSize === undefined ? {} : { sampleSize: options.sampleSize }),
+        ...(options.rate === undefined ? {} : { rate: options.rate }),
+        piMin: options.piMin,
+        seed: options.seed,
+        ...(options.diagnostics ? { returnPopulationPi: true } : {}),
+        onProgress: (stage: string) => stages.update(0, stage),
+      };
+      if (loaded === null) {
+        result = fitRareEvents({
+          ...recipe,
+          estimator: options.estimator,
+          pilotSize: options.pilotSize,
+          alpha: options.alpha,
+          takeWholeClass: options.takeWholeClass ?? false,
+        });
+      } else {
+        const given = givenCorrection(options);
+        result = await fitWithGivenPilot(loaded, recipe, given, options.data);
+        const correction = pilotCorrectionChoice(loaded.pilot, given);
+        pilotRecord = {
+          pilotModel: pilotModelInfo(loaded),
+          correction: {
+            estimator: correction.estimator,
+            alpha: correction.alpha,
+            reason: correction.reason,
+            estimatorSource: correction.estimatorSource,
+            alphaSource: correction.alphaSource,
+          },
+        };
+      }
+    } finally {
+      stages.stop();
+    }
+    const diagnostics = options.diagnostics
+      ? { diagnostics: samplingDiagnostics(data.x, data.y, result, options.data) }
+      : {};
+    const saved = options.save === undefined ? {} : { saved: await saveFit(options.save, result, options) };
+    return {
+      ...fitResult(result, readSeconds, (io.now() - started) / 1000),
+      ...saved,
+      ...diagnostics,
+      ...pilotRecord,
+    };
   } finally {
-    reading.stop();
+    if (loaded !== null) await releasePilot(loaded.pilot);
   }
-  const readSeconds = (io.now() - started) / 1000;
-  const stages = createProgress({ label: 'fitting', json: options.json, stream: io.stderr });
-  let result: RareEventsFit;
-  try {
-    result = fitRareEvents({
-      x: data.x,
-      y: data.y,
-      design: options.design,
-      estimator: options.estimator,
-      pilotSize: options.pilotSize,
-      ...(options.sampleSize === undefined ? {} : { sampleSize: options.sampleSize }),
-      ...(options.rate === undefined ? {} : { rate: options.rate }),
-      alpha: options.alpha,
-      piMin: options.piMin,
-      takeWholeClass: options.takeWholeClass ?? false,
-      seed: options.seed,
-      ...(options.diagnostics ? { returnPopulationPi: true } : {}),
-      onProgress: (stage) => stages.update(0, stage),
-    });
-  } finally {
-    stages.stop();
-  }
-  const diagnostics = options.diagnostics
-    ? { diagnostics: samplingDiagnostics(data.x, data.y, result, options.data) }
-    : {};
-  if (options.save === undefined)
-    return { ...fitResult(result, readSeconds, (io.now() - started) / 1000), ...diagnostics };
-  const saved = await saveFit(options.save, result, options);
-  return { ...fitResult(result, readSeconds, (io.now() - started) / 1000), saved, ...diagnostics };
+}
+
+/** `--estimator` and `--alpha` where the caller gave them (a `--pilot` fit defaults the others). */
+function givenCorrection(options: FitOptions): { estimator?: FitOptions['estimator']; alpha?: number } {
+  return {
+    ...(options.estimatorGiven === false ? {} : { estimator: options.estimator }),
+    ...(options.alphaGiven === false ? {} : { alpha: options.alpha }),
+  };
+}
+
+/**
+ * The recipe with `--pilot`: `fitWithPilot` scores every row with the given pilot, draws the sample
+ * with those probabilities (no balanced pilot draw: `--pilot-size` is not used) and corrects the
+ * final model with the estimator and mixing `correctionForPilot` recommends for it, unless given.
+ */
+async function fitWithGivenPilot(
+  loaded: LoadedModel,
+  recipe: Omit<FitWithPilotOptions, 'pilot' | 'estimator' | 'alpha'>,
+  given: { estimator?: FitOptions['estimator']; alpha?: number },
+  data: string,
+): Promise<RareEventsFit> {
+  // Name the data and the model when the data lacks a column the pilot reads.
+  const first = recipe.x.intercept ? 1 : 0;
+  requireModelColumns(
+    loaded.pilot.features,
+    recipe.x.names.slice(first).map((name) => ({ name, type: 'number' as const })),
+    data,
+    loaded.path,
+  );
+  return fitWithPilot({
+    ...recipe,
+    pilot: loaded.pilot,
+    ...(given.estimator === undefined ? {} : { estimator: given.estimator }),
+    ...(given.alpha === undefined ? {} : { alpha: given.alpha }),
+  });
 }
 
 /**
@@ -188,6 +296,12 @@ function printFit(context: CommandContext, options: FitOptions, result: FitResul
       '',
       `coefficients are population-scale log odds (predict with sigmoid(x'beta), no offset); ` +
         `${formatDuration(result.seconds)} in all (reading ${formatDuration(result.timings.read as number)})`,
+      ...(result.pilotModel === undefined || result.correction === undefined
+        ? []
+        : [
+            `pilot ${result.pilotModel.path} (${result.pilotModel.kind}, scored by ${result.pilotModel.runtime}) drove the design; ` +
+              `correction: ${result.correction.estimator} with alpha ${result.correction.alpha}: ${result.correction.reason}`,
+          ]),
       ...(result.saved === undefined ? [] : [`saved the model to ${result.saved}`]),
     ].join('\n'),
   );
@@ -209,7 +323,8 @@ export function registerFit(program: Command, context: CommandContext): Command 
     .command('fit')
     .description(
       'Fit a logistic regression to a data file (CSV, TSV, JSON Lines, LibSVM, Parquet) by sampling the negatives with a pilot and correcting the ' +
-        'log odds: every numeric column but the label is a feature, and an intercept is added.',
+        'log odds: every numeric column but the label is a feature, and an intercept is added. The pilot is a logistic model fitted on a ' +
+        'balanced draw, or a saved model given with --pilot.',
     )
     .requiredOption(
       '--data <file|glob>',
@@ -224,14 +339,36 @@ export function registerFit(program: Command, context: CommandContext): Command 
       '--diagnostics',
       'also score every row: calibration of the corrected and the naive model on the unsampled data, and pi of the kept and dropped negatives (for rarefy report)',
     );
+  addPilotOptions(
+    command,
+    'sample the negatives with this pilot instead of fitting one on a balanced draw (the same flag as `rarefy sample --pilot`): ' +
+      'a saved-model folder (from `rarefy fit --save`) or a .onnx file, reading columns of --data. Its probabilities drive the design ' +
+      '(which negatives are kept, with what pi; --pilot-size is not used), and the final logistic model is corrected for it: ' +
+      'log-odds after a logistic pilot, IPW with defensive mixing alpha 0.3 after any other (a network, an ONNX classifier), ' +
+      'unless --estimator or --alpha say otherwise; the output says which correction and why',
+  );
   addRecipeOptions(command, { design: 'optA' });
   return command
     .option(
       '--json',
       'print one JSON object (coefficients, standardErrors, sample, seconds, ...; saved with --save) and nothing else on stdout',
     )
-    .action(async (options: FitOptions) => {
-      const result = await fit(options, context);
+    .action(async (options: FitOptions, self: Command) => {
+      if (options.pilot !== undefined && options.design === 'uniform') {
+        self.error(
+          '--pilot drives the design, but --design uniform keeps every negative with the same probability and uses no pilot; pass another design or leave --pilot out',
+          { exitCode: 2, code: 'rarefy.usage' },
+        );
+      }
+      // Without --estimator or --alpha, a --pilot fit uses the correction recommended for that pilot.
+      const result = await fit(
+        {
+          ...options,
+          estimatorGiven: self.getOptionValueSource('estimator') === 'cli',
+          alphaGiven: self.getOptionValueSource('alpha') === 'cli',
+        },
+        context,
+      );
       if (options.json) printJson(context.io, result);
       else printFit(context, options, result);
     });

@@ -18,7 +18,7 @@ import {
   sampleStream,
   sampleWithEngine,
 } from '@rarefy/data-io/node';
-import { correctionForPilot, LogisticPilot } from '@rarefy/pilot-model';
+import { LogisticPilot } from '@rarefy/pilot-model';
 import { RarefyError } from '@rarefy/sampling-core';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { formatDuration, formatNumber } from '../format.js';
@@ -33,22 +33,22 @@ import {
   printClickHouseSample,
   sampleClickHouse,
 } from './sample-clickhouse.js';
+import { type LoadedModel, openBatchesForModel, releasePilot, type ScoringRuntime } from './score.js';
 import {
-  describeRuntime,
-  type LoadedModel,
-  loadPilot,
-  openBatchesForModel,
-  type RuntimeChoice,
-  type RuntimeOption,
-  releasePilot,
-  runtimeOption,
-  type ScoringRuntime,
-  settledChoice,
-} from './score.js';
-import { addRecipeOptions, featureList, planOptions, type RecipeCliOptions } from './shared.js';
+  addPilotOptions,
+  addRecipeOptions,
+  featureList,
+  loadCliPilot,
+  type PilotCliOptions,
+  type PilotCorrectionChoice,
+  pilotCorrectionChoice,
+  pilotModelInfo,
+  planOptions,
+  type RecipeCliOptions,
+} from './shared.js';
 
 /** The options of `rarefy sample`, as commander parses them (`--estimator` is accepted and ignored). */
-export interface SampleOptions extends RecipeCliOptions {
+export interface SampleOptions extends RecipeCliOptions, PilotCliOptions {
   data: string;
   label: string;
   /** The sample to write (required unless `emitSql`). */
@@ -66,14 +66,6 @@ export interface SampleOptions extends RecipeCliOptions {
   /** Comma-separated feature columns (default: every numeric column but the label). */
   features?: string;
   refine?: boolean;
-  /**
-   * A pilot to drive the design instead of the logistic pilot fitted on a balanced draw: a saved-model
-   * folder or a .onnx file. In-process any pilot works; the DuckDB engine and `--emit-sql` need a
-   * logistic one (its coefficients are written into the SQL).
-   */
-  pilot?: string;
-  /** How a saved network given as `--pilot` is scored: `auto` (default), `tfjs` or `onnxruntime`. */
-  runtime?: RuntimeOption;
   /**
    * Whether `alpha` was chosen by the caller. When false (the CLI without `--alpha`), a `--pilot` that
    * is not a logistic model samples with the mixing `correctionForPilot` recommends (0.3) instead of
@@ -228,24 +220,26 @@ export async function sample(options: SampleOptions, context: CommandContext): P
   const out = resolve(options.out ?? '');
   const features = featureList(options.features);
   const engine = options.engine ?? defaultEngine(options.data);
+  // The runtime, once known, goes to stderr (a line of its own, off --json).
   const loaded =
     options.pilot === undefined
       ? null
-      : await loadPilot(options.pilot, {
-          runtime: options.runtime ?? 'auto',
+      : await loadCliPilot(options.pilot, {
+          ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
           ...(features === undefined ? {} : { features }),
-          // The runtime, once known, in the progress text (a line of its own, off --json).
-          onRuntimeChoice: (choice: RuntimeChoice) => {
-            if (!options.json) io.stderr.write(`pilot ${describeRuntime(choice)}\n`);
-          },
+          io,
+          ...(options.json === undefined ? {} : { json: options.json }),
         });
   // Without --alpha, a pilot outside the logistic family samples with the recommended mixing.
-  const alphaFromPilot = loaded !== null && options.alphaGiven === false;
-  const alpha = alphaFromPilot && loaded !== null ? correctionForPilot(loaded.pilot).alpha : options.alpha;
-  const pilotModel = () =>
+  const correction =
     loaded === null
-      ? {}
-      : { pilotModel: pilotModelRecord(loaded, alpha, alphaFromPilot ? 'default for this pilot' : 'given') };
+      ? null
+      : pilotCorrectionChoice(loaded.pilot, {
+          alpha: options.alphaGiven === false ? undefined : options.alpha,
+        });
+  const alpha = correction?.alpha ?? options.alpha;
+  const pilotModel = () =>
+    loaded === null || correction === null ? {} : { pilotModel: pilotModelRecord(loaded, correction) };
   // The command's result, the same for both engines.
   const finish = (
     result: Pick<
@@ -324,25 +318,20 @@ export async function sample(options: SampleOptions, context: CommandContext): P
   }
 }
 
-/** What `--json` says of the `--pilot` model: path, kind, and which runtime scored it and why. */
+/**
+ * What `--json` says of the `--pilot` model: path, kind, which runtime scored it and why, the
+ * estimator to fit a final model on the sample with, and the mixing the design used.
+ */
 function pilotModelRecord(
   loaded: LoadedModel,
-  alpha: number,
-  alphaSource: 'given' | 'default for this pilot',
+  correction: PilotCorrectionChoice,
 ): NonNullable<SampleCommandResult['pilotModel']> {
-  const choice = settledChoice(loaded);
-  const correction = correctionForPilot(loaded.pilot);
   return {
-    path: loaded.path,
-    kind: loaded.kind,
-    runtime: choice.runtime,
-    runtimeReason: choice.reason,
-    ...(choice.backend === undefined ? {} : { tfjsBackend: choice.backend }),
-    ...(choice.milliseconds === undefined ? {} : { runtimeMilliseconds: choice.milliseconds }),
-    recommendedEstimator: correction.estimator,
-    recommendedEstimatorReason: correction.reason,
-    alpha,
-    alphaSource,
+    ...pilotModelInfo(loaded),
+    recommendedEstimator: correction.recommended.estimator,
+    recommendedEstimatorReason: correction.recommended.reason,
+    alpha: correction.alpha,
+    alphaSource: correction.alphaSource,
   };
 }
 
@@ -471,8 +460,8 @@ export async function emitSamplingSql(options: SampleOptions, context: CommandCo
   const loaded =
     options.pilot === undefined
       ? null
-      : await loadPilot(options.pilot, {
-          runtime: options.runtime ?? 'auto',
+      : await loadCliPilot(options.pilot, {
+          ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
           ...(features === undefined ? {} : { features }),
         });
   const progress = passProgress(io, options.json, !io.stderr.isTTY);
@@ -576,32 +565,30 @@ function printSample(context: CommandContext, options: SampleOptions, result: Sa
  * ```
  */
 export function registerSample(program: Command, context: CommandContext): Command {
-  const command = program
-    .command('sample')
-    .description(
-      'Sample the negatives of a file or glob of any size with a pilot, out of core, and write the kept ' +
-        'rows with pi, offset and weight so any trainer can correct for the sampling; or print the ' +
-        'sampling as one SQL statement for the engine that holds the data (--emit-sql).',
-    )
-    .option(
-      '--data <file|glob>',
-      'the input: CSV, TSV, JSON Lines or LibSVM (in-process), or Parquet (DuckDB); a file or a glob',
-    )
-    .requiredOption('--label <column>', 'the 0/1 label column')
-    .option(
-      '--out <file>',
-      'the sample to write: .csv, or .parquet (written with the embedded DuckDB engine); not with --emit-sql',
-    )
-    .option(
-      '--features <columns>',
-      'comma-separated feature columns (default: every numeric column but the label)',
-    )
-    .option(
-      '--pilot <model>',
-      'drive the design with this pilot instead of fitting one: a saved-model folder (from `rarefy fit --save`) or a .onnx file; ' +
-        'any pilot in-process, a logistic one with --engine duckdb or --emit-sql (its coefficients go into the SQL)',
-    )
-    .addOption(runtimeOption())
+  const command = addPilotOptions(
+    program
+      .command('sample')
+      .description(
+        'Sample the negatives of a file or glob of any size with a pilot, out of core, and write the kept ' +
+          'rows with pi, offset and weight so any trainer can correct for the sampling; or print the ' +
+          'sampling as one SQL statement for the engine that holds the data (--emit-sql).',
+      )
+      .option(
+        '--data <file|glob>',
+        'the input: CSV, TSV, JSON Lines or LibSVM (in-process), or Parquet (DuckDB); a file or a glob',
+      )
+      .requiredOption('--label <column>', 'the 0/1 label column')
+      .option(
+        '--out <file>',
+        'the sample to write: .csv, or .parquet (written with the embedded DuckDB engine); not with --emit-sql',
+      )
+      .option(
+        '--features <columns>',
+        'comma-separated feature columns (default: every numeric column but the label)',
+      ),
+    'drive the design with this pilot instead of fitting one: a saved-model folder (from `rarefy fit --save`) or a .onnx file; ' +
+      'any pilot in-process, a logistic one with --engine duckdb or --emit-sql (its coefficients go into the SQL)',
+  )
     .option(
       '--refine',
       'one more pass to solve the scale exactly (default: a histogram, within a fraction of a percent; in-process only)',
