@@ -103,7 +103,7 @@ describe.skipIf(!installed)('rarefy sample --engine clickhouse on a two-shard cl
       'INSERT INTO clicks SELECT number AS id, toUInt8(sipHash64(number, 1) % 1000 < 10 + 20 * (number % 2)) AS y, ' +
         'toFloat64(number % 2) AS x1, toFloat64(sipHash64(number, 2) % 1000) / 1000 AS x2 FROM numbers(200000)',
     );
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await cluster?.close();

@@ -125,16 +125,34 @@ async function stopProcess(child: ChildProcess, graceMs: number): Promise<void> 
  * Starts `count` ClickHouse servers on 127.0.0.1 as plain processes (no systemd), each with its own
  * config, data folder and ports in one temporary folder, all declaring the cluster `rarefy` whose
  * shards are the servers in order. Waits (bounded by `timeoutMs`) until every server answers
- * `/ping` over HTTP. For tests and benchmarks.
+ * `/ping` over HTTP. A start that fails (a port taken between asking the OS for it and the server
+ * binding it, or a server slower than the timeout on a loaded machine) is retried on fresh ports,
+ * `attempts` times in all. For tests and benchmarks.
  *
- * @param options - number of servers (default 2), the start timeout (default 30 s)
+ * @param options - number of servers (default 2), the start timeout per attempt (default 30 s), the
+ *   attempts (default 2)
  * @returns the servers and how to stop them
- * @throws RarefyIoError when clickhouse-server is missing or a server does not come up (the others
- *   are stopped and the folder removed)
+ * @throws RarefyIoError when clickhouse-server is missing or a server does not come up at the last
+ *   attempt (the others are stopped and the folder removed)
  */
 export async function startLocalClickHouseCluster(
-  options: { count?: number; timeoutMs?: number } = {},
+  options: { count?: number; timeoutMs?: number; attempts?: number } = {},
 ): Promise<LocalClickHouseCluster> {
+  const attempts = Math.max(1, options.attempts ?? 2);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(options);
+    } catch (error) {
+      const missing = error instanceof RarefyIoError && error.message.includes('is not installed');
+      if (missing || attempt >= attempts) throw error;
+    }
+  }
+}
+
+async function startClusterOnce(options: {
+  count?: number;
+  timeoutMs?: number;
+}): Promise<LocalClickHouseCluster> {
   const command = clickHouseServerCommand();
   if (command === null) {
     throw new RarefyIoError(
