@@ -57,13 +57,14 @@ interface Config {
   training: ExperimentTraining;
   trainer?: RetrievalExperimentOptions['trainer'];
 }
-const hard = (ratio: number): Config => ({
-  name: `logQ + hard negatives (easy:hard ${ratio}:1)`,
+const hard = (ratio: number, warmStart = false): Config => ({
+  name: `logQ + hard negatives (easy:hard ${ratio}:1${warmStart ? ', warm start' : ''})`,
   training: { ...base, logQ: 'exact' },
   trainer: async (options) => {
     const result = await trainWithHardNegatives({
       ...options,
       rounds: 2,
+      warmStart,
       hardNegatives: { easyRatio: ratio },
     });
     const last = result.rounds[result.rounds.length - 1];
@@ -87,6 +88,7 @@ const configs: Config[] = [
   },
   hard(10),
   hard(1),
+  hard(10, true),
 ];
 
 const pick = (evaluation: RetrievalEvaluation) => {

@@ -152,6 +152,24 @@ describe('shareIdentityOnWasm', () => {
     expect(tf.memory().numDataBuffers).toBe(buffers - 1);
   });
 
+  it('puts the stock copying kernel back with false, and shares again after', async () => {
+    await selectBackend({ force: 'wasm' });
+    const original = tf.tensor1d([1, 2, 3]);
+    const clones = (): number => {
+      const before = tf.memory().numDataBuffers;
+      const copy = tf.clone(original);
+      const added = tf.memory().numDataBuffers - before;
+      expect(Array.from(copy.dataSync())).toEqual([1, 2, 3]);
+      copy.dispose();
+      return added;
+    };
+    expect(shareIdentityOnWasm(false)).toBe(false);
+    expect(clones()).toBe(1);
+    expect(shareIdentityOnWasm()).toBe(true);
+    expect(clones()).toBe(0);
+    original.dispose();
+  });
+
   it('keeps custom gradients that save their inputs exact, and leaks no tensor over a training step', async () => {
     await selectBackend({ force: 'wasm' });
     const square = tf.customGrad<tf.Tensor>((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {

@@ -140,8 +140,8 @@ interface RefCountingBackend {
   incRef(dataId: tf.DataId): void;
 }
 
-/** Whether {@link shareIdentityOnWasm} has replaced the wasm Identity kernel. */
-let identityShared = false;
+/** The wasm backend's own Identity kernel, kept while {@link shareIdentityOnWasm} has replaced it. */
+let stockIdentity: tf.KernelConfig | undefined;
 
 /**
  * Replaces the wasm backend's `Identity` kernel (what `tf.clone` runs, and what autograd runs on
@@ -149,14 +149,27 @@ let identityShared = false;
  * and counts a reference, as the cpu backend's Identity and the wasm backend's own Reshape do. The
  * stock kernel copies the data: in a two-tower training step that is 18 copies, the B x C softmax
  * among them. Tensor data is never written in place (every kernel allocates its output; a
- * variable's `assign` swaps its data), so sharing is safe. Idempotent; does nothing when the wasm
- * backend's kernels are not registered (it was never imported).
+ * variable's `assign` swaps its data), so sharing is safe. `selectBackend` and `ensureBackend` call
+ * it for wasm. Idempotent; does nothing when the wasm backend's kernels are not registered (it was
+ * never imported). `shareIdentityOnWasm(false)` puts the stock kernel back (benchmarks use it to
+ * measure plain tfjs).
  *
- * @returns whether the wasm Identity kernel is (now) the sharing one
+ * @param enabled - share (default) or restore the stock copying kernel
+ * @returns whether the wasm Identity kernel is now the sharing one
  */
-export function shareIdentityOnWasm(): boolean {
-  if (identityShared) return true;
-  if (tf.getKernel('Identity', 'wasm') === undefined) return false;
+export function shareIdentityOnWasm(enabled = true): boolean {
+  const current = tf.getKernel('Identity', 'wasm');
+  if (current === undefined) return false;
+  if (!enabled) {
+    if (stockIdentity !== undefined) {
+      tf.unregisterKernel('Identity', 'wasm');
+      tf.registerKernel(stockIdentity);
+      stockIdentity = undefined;
+    }
+    return false;
+  }
+  if (stockIdentity !== undefined) return true;
+  stockIdentity = current;
   tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({
     kernelName: 'Identity',
@@ -167,7 +180,6 @@ export function shareIdentityOnWasm(): boolean {
       return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
     }) as unknown as tf.KernelFunc,
   });
-  identityShared = true;
   return true;
 }
 

@@ -408,6 +408,88 @@ describe('inBatchSoftmaxLoss (tfjs op with a custom gradient)', () => {
     }
   });
 
+  it('computes the same loss and gradients in the column and the row layout', () => {
+    for (const [name, makeOptions] of cases.slice(0, 2)) {
+      const used: string[] = [];
+      const columnOptions = makeOptions();
+      const rowOptions: InBatchSoftmaxOptions = { ...makeOptions(), layout: 'row' };
+      try {
+        const a = gradients({ ...columnOptions, onLayout: (layout) => used.push(layout) });
+        const b = gradients(rowOptions);
+        expect(used, name).toEqual(['column']);
+        expect(a.loss, name).toBeCloseTo(b.loss, 5);
+        a.du.forEach((value, k) => {
+          expect(value, `${name} dU[${k}]`).toBeCloseTo(b.du[k] as number, 5);
+        });
+        a.dv.forEach((value, k) => {
+          expect(value, `${name} dV[${k}]`).toBeCloseTo(b.dv[k] as number, 5);
+        });
+      } finally {
+        columnOptions.cache?.dispose();
+        rowOptions.cache?.dispose();
+      }
+    }
+  });
+
+  it('matches the row layout on a 256 x 200 batch at tau 0.05 with log Q over a Zipf catalogue', () => {
+    const rows = 256;
+    const columns = 200;
+    const width = 16;
+    const random = createRng(5);
+    const unit = (n: number): Float32Array => {
+      const values = Float32Array.from({ length: n * width }, () => random.normal());
+      for (let r = 0; r < n; r++) {
+        let norm = 0;
+        for (let t = 0; t < width; t++) norm += (values[r * width + t] as number) ** 2;
+        for (let t = 0; t < width; t++)
+          values[r * width + t] = (values[r * width + t] as number) / Math.sqrt(norm);
+      }
+      return values;
+    };
+    const users = unit(rows);
+    const items = unit(columns);
+    const positives = Int32Array.from({ length: rows }, (_, i) => i % columns);
+    const multiplicity = Float32Array.from(
+      { length: columns },
+      (_, j) => (j < rows % columns ? 2 : 1) + (j < 56 ? 1 : 0),
+    );
+    const logQ = Float64Array.from({ length: columns }, (_, j) => Math.log(rows / (j + 1)) - 2);
+    const run = (layout: 'auto' | 'row', used: string[]) =>
+      tf.tidy(() => {
+        const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) =>
+          inBatchSoftmaxLoss(a as tf.Tensor2D, b as tf.Tensor2D, {
+            temperature: 0.05,
+            sharedColumns: columns,
+            positives,
+            multiplicity,
+            logQ,
+            maskedEntries: Int32Array.of(3 * columns + 7, 100 * columns + 1),
+            layout,
+            onLayout: (name) => used.push(name),
+          }),
+        )([tf.tensor2d(users, [rows, width]), tf.tensor2d(items, [columns, width])]);
+        return {
+          loss: value.dataSync()[0] as number,
+          du: (grads[0] as tf.Tensor).dataSync() as Float32Array,
+          dv: (grads[1] as tf.Tensor).dataSync() as Float32Array,
+        };
+      });
+    const usedColumn: string[] = [];
+    const usedRow: string[] = [];
+    const column = run('auto', usedColumn);
+    const row = run('row', usedRow);
+    expect(usedColumn).toEqual(['column']);
+    expect(usedRow).toEqual(['row']);
+    expect(column.loss).toBeCloseTo(row.loss, 4);
+    const scale = Math.max(...Array.from(row.dv, Math.abs), ...Array.from(row.du, Math.abs));
+    row.du.forEach((value, k) => {
+      expect(Math.abs((column.du[k] as number) - value) / scale, `dU[${k}]`).toBeLessThan(1e-4);
+    });
+    row.dv.forEach((value, k) => {
+      expect(Math.abs((column.dv[k] as number) - value) / scale, `dV[${k}]`).toBeLessThan(1e-4);
+    });
+  });
+
   it('stays exact when a positive probability underflows float32', () => {
     // Row 0's positive is opposite to its user and column 1 matches it: z_00 - z_01 = -2 / 0.01 = -200.
     const u = Float32Array.of(1, 0, 0, 1, 0.6, 0.8);
@@ -422,6 +504,7 @@ describe('inBatchSoftmaxLoss (tfjs op with a custom gradient)', () => {
             temperature: 0.01,
             sharedColumns: 3,
             ...(selection ? { selection } : {}),
+            onLayout: (layout) => layouts.push(layout),
           }),
         )([tf.tensor2d(u, [3, 2]), tf.tensor2d(v, [3, 2])]);
         return {
@@ -430,7 +513,10 @@ describe('inBatchSoftmaxLoss (tfjs op with a custom gradient)', () => {
           dv: (grads[1] as tf.Tensor).dataSync() as Float32Array,
         };
       });
+    const layouts: string[] = [];
     const backend = run();
+    // Row 0 scores column 1 200 above its positive: beyond what the column layout's float32 sums hold.
+    expect(layouts).toEqual(['row']);
     const typed = run({ kind: 'hard', count: 10 });
     // The loss of row 0 is clamped at -log(float32's smallest normal) = 87.3 on the backend path.
     expect(typed.loss).toBeGreaterThan(60);

@@ -491,6 +491,15 @@ export interface InBatchSoftmaxOptions extends Omit<SoftmaxLossOptions, 'mask'> 
   readonly workspace?: SoftmaxWorkspace;
   /** Receives each step's loss before autograd continues (optional). */
   readonly onLoss?: (loss: number) => void;
+  /**
+   * Which layout computes the loss without online selection: `auto` (default) tries the column
+   * layout (one softmax, three large products) and falls back to the row layout (two softmaxes,
+   * four) when float32 cannot hold its shifted sums; `row` always uses the row layout. Both give
+   * the same loss and gradients; the option exists for tests and benchmarks.
+   */
+  readonly layout?: 'auto' | 'row';
+  /** Told which layout computed the step (`column` or `row`; tests and benchmarks). */
+  readonly onLayout?: (layout: 'column' | 'row') => void;
 }
 
 /** Dense B x C mask from flat indices (the kernel never excludes a row's positive column). */
@@ -523,18 +532,24 @@ function rowScales(rows: number, temperature: number, rewards: Float32Array | un
  *
  *     loss = sum_i r_i (logsumexp_j z_ij - z_ii) / sum_i r_i,   d loss / d z = r_i (softmax - onehot) / sum r
  *
- * Without online selection everything stays in the backend: the logits come from one fused
- * `matMul(U, (V / tau)^T) + (-log Q)` with V transposed explicitly (never `transposeB`, slow on wasm),
- * masks are scattered in, the softmax is the backend's kernel (XNNPACK's vectorised one on wasm), and
- * only the B diagonal entries are read back for the loss. The backward pass never builds `softmax -
- * onehot`: with `s_i = r_i / (tau sum r)`,
+ * Without online selection the large products run on the backend in the plain layout (a transposed
+ * operand is several times slower on wasm), in one of two layouts with the same loss and gradients:
  *
- *     dU = s ⊙ (P V - V_pos),   dV = P^T (s ⊙ U) - [s ⊙ U; 0],
+ * - column (the default): the transposed logits of every column, shifted per row close to the row's
+ *   log-sum-exp, one backend softmax per column, then one product that gives every row's sum and
+ *   P V at once, and one for dV (see columnLayoutPath); three B x C products, one softmax;
+ * - row (the fallback when float32 cannot hold the column layout's shifted sums, or `layout: 'row'`):
+ *   the logits from one fused `matMul(U, (V / tau)^T) + (-log Q)` with V transposed explicitly, the
+ *   backend's softmax, only the B diagonal entries read back for the loss; the backward pass never
+ *   builds `softmax - onehot`: with `s_i = r_i / (tau sum r)`,
  *
- * where P is the left operand of the first product and P^T, for the second, is recomputed in the
- * plain layout by a second fused matMul and softmax over the transposed logits (with the row
- * log-sum-exps as a bias and a sentinel column): on wasm a transpose of P, or P as the right operand
- * of a matMul (repacked on every call), costs more. With online selection (hard, semi-hard, random) the scores are read back
+ *       dU = s ⊙ (P V - V_pos),   dV = P^T (s ⊙ U) - [s ⊙ U; 0],
+ *
+ *   where P^T, for the second product, is recomputed in the plain layout by a second fused matMul
+ *   and softmax over the transposed logits (with the row log-sum-exps as a bias and a sentinel
+ *   column); four B x C products, two softmaxes.
+ *
+ * Masks are scattered into the logits. With online selection (hard, semi-hard, random) the scores are read back
  * and {@link correctedSoftmaxKernel} computes the loss and gradient in typed arrays. Extra per-row
  * columns are scored and differentiated in JavaScript (B x k dot products). Cache columns take part in
  * the softmax but get no gradient.
@@ -645,6 +660,42 @@ export function inBatchSoftmaxLoss(
     // on wasm a transpose or concat kernel costs more than the copy.
     const userData = u.dataSync() as Float32Array;
     const columnData = allColumns.dataSync() as Float32Array;
+    // The positives' logits z'_ip = <u_i, v_p> / tau + bias_p, in JavaScript (B dot products; a
+    // backend gather from the B x C logits costs more on wasm).
+    const positiveLogits = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const j = ownColumn(i);
+      let dot = 0;
+      for (let t = 0; t < d; t++) dot += (userData[i * d + t] as number) * (columnData[j * d + t] as number);
+      positiveLogits[i] = dot / temperature + (columnBias === undefined ? 0 : (columnBias[j] as number));
+    }
+    if (options.layout !== 'row') {
+      const column = columnLayoutPath(
+        { rows, columns, extra, shared, d, cacheRows },
+        {
+          temperature,
+          userData,
+          columnData,
+          columnBias,
+          positiveLogits,
+          scales,
+          ownColumn,
+          multiplicity,
+          entries,
+          extraScores,
+          extraMask: options.extraMask,
+          userValues,
+          extraValues,
+        },
+        save,
+      );
+      if (column !== undefined) {
+        options.onLoss?.(column.loss);
+        options.onLayout?.('column');
+        return column.result;
+      }
+    }
+    options.onLayout?.('row');
     const scaledColumns = new Float32Array(d * columns);
     // Transposed by writing whole rows of the target (strided reads are cheaper than strided writes).
     for (let t = 0; t < d; t++) {
@@ -690,15 +741,6 @@ export function inBatchSoftmaxLoss(
     for (let i = 0; i < rows; i++) positiveIndex[i] = i * width + ownColumn(i);
     const positiveAt = tf.tensor1d(positiveIndex, 'int32');
     const positiveP = tf.gather(tf.reshape(probabilities, [rows * width]), positiveAt).dataSync();
-    // The positives' logits z'_ip = <u_i, v_p> / tau + bias_p, in JavaScript (B dot products; a
-    // backend gather from the B x C logits costs more on wasm).
-    const positiveLogits = new Float64Array(rows);
-    for (let i = 0; i < rows; i++) {
-      const j = ownColumn(i);
-      let dot = 0;
-      for (let t = 0; t < d; t++) dot += (userData[i * d + t] as number) * (columnData[j * d + t] as number);
-      positiveLogits[i] = dot / temperature + (columnBias === undefined ? 0 : (columnBias[j] as number));
-    }
     // log-sum-exp of each row of the logits, from its positive: lse'_i = z'_ip - log P'_ip. Where P'_ip
     // is too small for that to be accurate, from the row's largest logit (probability >= 1 / width).
     const negativeLse = new Float32Array(rows);
@@ -720,19 +762,14 @@ export function inBatchSoftmaxLoss(
     }
     // The true softmax P (positive counted once): P_ij = c_i P'_ij (j != p), P_ip = c_i P'_ip / m_p, with
     // c_i = 1 / (1 - (1 - 1/m_p) P'_ip). Loss_i = -log P_ip.
-    const rescale = new Float32Array(rows);
-    const positiveWeight = new Float32Array(rows);
-    let loss = 0;
-    for (let i = 0; i < rows; i++) {
-      const logP = (positiveLogits[i] as number) + (negativeLse[i] as number); // log P'_ip, float64
-      const pPrime = Math.exp(logP);
-      const m = multiplicity === undefined ? 1 : (multiplicity[ownColumn(i)] as number);
-      const c = 1 / (1 - (1 - 1 / m) * pPrime);
-      rescale[i] = c;
-      positiveWeight[i] = c * pPrime * (1 / m - 1);
-      loss -= (scales[i] as number) * (Math.log(c) + logP - Math.log(m));
-    }
-    loss *= temperature;
+    const { rescale, positiveWeight, loss } = positiveTerms(
+      positiveLogits,
+      negativeLse,
+      multiplicity,
+      ownColumn,
+      scales,
+      temperature,
+    );
     const extraProbabilities =
       extra > 0
         ? (tf.slice(probabilities, [0, columns], [rows, extra]).dataSync() as Float32Array)
@@ -746,13 +783,7 @@ export function inBatchSoftmaxLoss(
         const [savedColumns, p] = saved as [tf.Tensor2D, tf.Tensor2D];
         const upstream = (dy.dataSync() as Float32Array)[0] as number;
         // d loss / d z_ij = g_ij = s_i (P_ij - [j = p_i]), s_i = r_i / (tau sum r) (times the upstream).
-        const s = upstream === 1 ? scales : scales.map((value) => value * upstream);
-        const sc = new Float32Array(rows); // s_i c_i: the weight of P'
-        const own = new Float32Array(rows); // kappa_i = s_i (c_i P'_ip (1/m_p - 1) - 1): the positive's extra
-        for (let i = 0; i < rows; i++) {
-          sc[i] = (s[i] as number) * (rescale[i] as number);
-          own[i] = (s[i] as number) * ((positiveWeight[i] as number) - 1);
-        }
+        const { sc, own } = rowWeights(scales, upstream, rescale, positiveWeight);
         const scColumn = tf.tensor2d(sc, [rows, 1]);
         const paddedColumns = extra > 0 ? tf.concat([savedColumns, tf.zeros([extra, d])], 0) : savedColumns;
         // dU = (s c) ⊙ (P' V) + kappa ⊙ V_pos: P' is the left operand, V (small) the right one.
@@ -820,13 +851,7 @@ export function inBatchSoftmaxLoss(
           for (let t = 0; t < d; t++) weightedData[i * d + t] = w * (userData[i * d + t] as number);
         }
         const weighted = tf.tensor2d(weightedData, [rows + 1, d]);
-        const positiveRows = new Float32Array(shared * d);
-        for (let i = 0; i < rows; i++) {
-          const k = own[i] as number;
-          const to = ownColumn(i) * d;
-          for (let t = 0; t < d; t++)
-            positiveRows[to + t] = (positiveRows[to + t] as number) + k * (userData[i * d + t] as number);
-        }
+        const positiveRows = positiveRowsOf(own, userData, ownColumn, rows, shared, d);
         let dv: tf.Tensor2D = tf.add(
           tf.matMul(tf.softmax(transposedLogits), weighted),
           tf.tensor2d(positiveRows, [shared, d]),
@@ -849,6 +874,288 @@ export function inBatchSoftmaxLoss(
     };
   });
   return op(users, items);
+}
+
+/**
+ * The loss and the positive-column terms of both layouts, from the positives' logits z'_ip and the
+ * rows' negated log-sum-exps: with P'_ip = exp(z'_ip - lse'_i) (the positive counted m_p times),
+ * c_i = 1 / (1 - (1 - 1/m_p) P'_ip) rescales P' to the true softmax and loss_i = -log(c_i P'_ip / m_p).
+ */
+function positiveTerms(
+  positiveLogits: Float64Array,
+  negativeLse: Float32Array | Float64Array,
+  multiplicity: Float32Array | Float64Array | undefined,
+  ownColumn: (i: number) => number,
+  scales: Float32Array,
+  temperature: number,
+): { rescale: Float32Array; positiveWeight: Float32Array; loss: number } {
+  const rows = positiveLogits.length;
+  const rescale = new Float32Array(rows);
+  const positiveWeight = new Float32Array(rows);
+  let loss = 0;
+  for (let i = 0; i < rows; i++) {
+    const logP = (positiveLogits[i] as number) + (negativeLse[i] as number); // log P'_ip, float64
+    const pPrime = Math.exp(logP);
+    const m = multiplicity === undefined ? 1 : (multiplicity[ownColumn(i)] as number);
+    const c = 1 / (1 - (1 - 1 / m) * pPrime);
+    rescale[i] = c;
+    positiveWeight[i] = c * pPrime * (1 / m - 1);
+    loss -= (scales[i] as number) * (Math.log(c) + logP - Math.log(m));
+  }
+  return { rescale, positiveWeight, loss: loss * temperature };
+}
+
+/**
+ * The backward pass's row weights: s_i c_i, the weight of P', and kappa_i = s_i (c_i P'_ip (1/m_p - 1) - 1),
+ * the positive's extra, with s_i = r_i / (tau sum r) times the upstream gradient.
+ */
+function rowWeights(
+  scales: Float32Array,
+  upstream: number,
+  rescale: Float32Array,
+  positiveWeight: Float32Array,
+): { sc: Float32Array; own: Float32Array } {
+  const rows = scales.length;
+  const sc = new Float32Array(rows);
+  const own = new Float32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const s = (scales[i] as number) * upstream;
+    sc[i] = s * (rescale[i] as number);
+    own[i] = s * ((positiveWeight[i] as number) - 1);
+  }
+  return { sc, own };
+}
+
+/** The positives' share of dV: kappa_i u_i summed into each row's positive column (shared columns x d). */
+function positiveRowsOf(
+  own: Float32Array,
+  userData: Float32Array,
+  ownColumn: (i: number) => number,
+  rows: number,
+  shared: number,
+  d: number,
+): Float32Array {
+  const positiveRows = new Float32Array(shared * d);
+  for (let i = 0; i < rows; i++) {
+    const k = own[i] as number;
+    const to = ownColumn(i) * d;
+    const from = i * d;
+    for (let t = 0; t < d; t++)
+      positiveRows[to + t] = (positiveRows[to + t] as number) + k * (userData[from + t] as number);
+  }
+  return positiveRows;
+}
+
+/** What the column layout needs from the forward pass besides the sizes. */
+interface ColumnLayoutInputs {
+  temperature: number;
+  userData: Float32Array;
+  columnData: Float32Array;
+  columnBias: Float32Array | undefined;
+  positiveLogits: Float64Array;
+  scales: Float32Array;
+  ownColumn: (i: number) => number;
+  multiplicity: Float32Array | Float64Array | undefined;
+  entries: Int32Array | undefined;
+  /** Raw `<u_i, e_im>` of the extra columns (not divided by tau), B x k. */
+  extraScores: Float32Array | undefined;
+  extraMask: Uint8Array | undefined;
+  userValues: Float32Array | undefined;
+  extraValues: Float32Array | undefined;
+}
+
+/**
+ * The smallest sentinel probability the column layout accepts: row j of the transposed softmax is
+ * exp(x_ij - R_j), with R_j = -log(sentinel_j) <= 40, so every entry with P'_ij >= e^-30 stays a
+ * normal float32 (e^-87) and e^R_j stays far below float32's largest value.
+ */
+const MIN_SENTINEL = Math.exp(-40);
+
+/**
+ * The corrected softmax with every large product in the plain layout and one backend softmax (the
+ * row layout below needs two, and four products with B x C outputs). Each row i is shifted by
+ * h_i = z'_ip + log(width), close to its log-sum-exp, and the transposed logits x_ij = z_ij - h_i
+ * (C x B, plus a zero sentinel column) come from one fused matMul; the backend's softmax of each
+ * column row j gives exp(x_ij - R_j) and, in the sentinel, e^-R_j. Then one product
+ * [(e^R v_j)^T; e^R] x softmax gives, for every row at once, sum_j exp(x_ij) v_j and sum_j exp(x_ij):
+ * the row's log-sum-exp lse'_i = h_i + log(sum) and P'V. The backward pass needs only
+ * dV = diag(e^R) softmax W (W = the rows' weighted U): the same softmax as the left operand.
+ * Returns undefined (the caller uses the row layout) when a shift is too far from its row's
+ * log-sum-exp for float32 (R_j > 40, a row sum of 0 or infinity): a model far from trained at a
+ * very small temperature.
+ */
+function columnLayoutPath(
+  sizes: Sizes,
+  inputs: ColumnLayoutInputs,
+  save: tf.GradSaveFunc,
+):
+  | {
+      loss: number;
+      result: { value: tf.Scalar; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
+    }
+  | undefined {
+  const { rows, columns, extra, shared, d, cacheRows } = sizes;
+  const { temperature, userData, columnData, columnBias, positiveLogits, scales, ownColumn } = inputs;
+  const width = columns + extra;
+  const stride = rows + 1;
+  const shift = new Float64Array(rows);
+  const logWidth = Math.log(width);
+  for (let i = 0; i < rows; i++) shift[i] = (positiveLogits[i] as number) + logWidth;
+  // A = [V / tau | bias_j] over every column, B = [U^T; 1] with a zero sentinel column.
+  const inner = columnBias === undefined ? d : d + 1;
+  const aData = new Float32Array(columns * inner);
+  for (let j = 0; j < columns; j++) {
+    const from = j * d;
+    const to = j * inner;
+    for (let t = 0; t < d; t++) aData[to + t] = (columnData[from + t] as number) / temperature;
+    if (columnBias !== undefined) aData[to + d] = columnBias[j] as number;
+  }
+  const bData = new Float32Array(inner * stride);
+  for (let t = 0; t < d; t++) {
+    const to = t * stride;
+    for (let i = 0; i < rows; i++) bData[to + i] = userData[i * d + t] as number;
+  }
+  if (columnBias !== undefined) bData.fill(1, d * stride, d * stride + rows);
+  const biasData = new Float32Array(stride);
+  for (let i = 0; i < rows; i++) biasData[i] = -(shift[i] as number);
+  let logits = tf.fused.matMul({
+    a: tf.tensor2d(aData, [columns, inner]),
+    b: tf.tensor2d(bData, [inner, stride]),
+    bias: tf.tensor1d(biasData),
+  }) as tf.Tensor2D;
+  const entries = inputs.entries;
+  if (entries !== undefined && entries.length > 0) {
+    const flat = new Int32Array(entries.length);
+    let count = 0;
+    for (let k = 0; k < entries.length; k++) {
+      const at = entries[k] as number;
+      const i = Math.floor(at / columns);
+      const j = at - i * columns;
+      if (j !== ownColumn(i)) flat[count++] = j * stride + i;
+    }
+    if (count > 0) {
+      logits = tf.reshape(
+        tf.tensorScatterUpdate(
+          tf.reshape(logits, [columns * stride]),
+          tf.tensor2d(flat.subarray(0, count), [count, 1], 'int32'),
+          tf.fill([count], MASKED_LOGIT),
+        ),
+        [columns, stride],
+      );
+    }
+  }
+  const softmax = tf.softmax(logits) as tf.Tensor2D;
+  // The sentinel column as a product with a unit vector: the backend's Slice of one strided column
+  // costs several times more on wasm.
+  const unit = new Float32Array(stride);
+  unit[rows] = 1;
+  const sentinel = tf.matMul(softmax, tf.tensor2d(unit, [stride, 1])).dataSync();
+  const lift = new Float32Array(columns); // e^R_j
+  for (let j = 0; j < columns; j++) {
+    const value = sentinel[j] as number;
+    if (!(value >= MIN_SENTINEL)) return undefined;
+    lift[j] = 1 / value;
+  }
+  // [(e^R v_j)^T; e^R] (d + 1 x C) times the softmax: sum_j exp(x_ij) v_j and sum_j exp(x_ij) per row.
+  const liftedData = new Float32Array((d + 1) * columns);
+  for (let t = 0; t < d; t++) {
+    const to = t * columns;
+    for (let j = 0; j < columns; j++)
+      liftedData[to + j] = (lift[j] as number) * (columnData[j * d + t] as number);
+  }
+  liftedData.set(lift, d * columns);
+  const sums = tf.matMul(tf.tensor2d(liftedData, [d + 1, columns]), softmax).dataSync() as Float32Array;
+  // The extra columns' logits e_im / tau (excluded: none), added to each row's sum in float64.
+  const extraLogits = extra > 0 ? new Float64Array(rows * extra) : undefined;
+  const negativeLse = new Float64Array(rows);
+  const inverseSum = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let sum = sums[d * stride + i] as number;
+    if (extraLogits !== undefined) {
+      const scores = inputs.extraScores as Float32Array;
+      for (let m = 0; m < extra; m++) {
+        const at = i * extra + m;
+        const logit =
+          inputs.extraMask?.[at] === 1 ? Number.NEGATIVE_INFINITY : (scores[at] as number) / temperature;
+        extraLogits[at] = logit;
+        sum += Math.exp(logit - (shift[i] as number));
+      }
+    }
+    if (!(sum > 0 && Number.isFinite(sum))) return undefined;
+    inverseSum[i] = 1 / sum;
+    negativeLse[i] = -((shift[i] as number) + Math.log(sum));
+  }
+  const { rescale, positiveWeight, loss } = positiveTerms(
+    positiveLogits,
+    negativeLse,
+    inputs.multiplicity,
+    ownColumn,
+    scales,
+    temperature,
+  );
+  let extraProbabilities: Float32Array | undefined;
+  if (extraLogits !== undefined) {
+    extraProbabilities = new Float32Array(rows * extra);
+    for (let i = 0; i < rows; i++) {
+      for (let m = 0; m < extra; m++) {
+        const at = i * extra + m;
+        extraProbabilities[at] = Math.exp((extraLogits[at] as number) + (negativeLse[i] as number));
+      }
+    }
+  }
+  save([softmax]);
+  return {
+    loss,
+    result: {
+      value: tf.scalar(loss),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedSoftmax] = saved as [tf.Tensor2D];
+        const upstream = (dy.dataSync() as Float32Array)[0] as number;
+        const { sc, own } = rowWeights(scales, upstream, rescale, positiveWeight);
+        // dU = (s c) ⊙ (P' V) + kappa ⊙ V_pos, with P'V_i = sum_j exp(x_ij) v_j / sum_j exp(x_ij).
+        const duData = new Float32Array(rows * d);
+        for (let i = 0; i < rows; i++) {
+          const weight = (sc[i] as number) * (inverseSum[i] as number);
+          const k = own[i] as number;
+          const from = ownColumn(i) * d;
+          for (let t = 0; t < d; t++) {
+            duData[i * d + t] =
+              weight * (sums[t * stride + i] as number) + k * (columnData[from + t] as number);
+          }
+        }
+        // dV = diag(e^R) softmax W, W = [(s c / sum) ⊙ U; 0]: the sentinel column drops out.
+        const weightedData = new Float32Array(stride * d);
+        for (let i = 0; i < rows; i++) {
+          const weight = (sc[i] as number) * (inverseSum[i] as number);
+          for (let t = 0; t < d; t++) weightedData[i * d + t] = weight * (userData[i * d + t] as number);
+        }
+        let lifted: tf.Tensor2D = tf.mul(
+          tf.matMul(savedSoftmax, tf.tensor2d(weightedData, [stride, d])),
+          tf.tensor2d(lift, [columns, 1]),
+        );
+        if (cacheRows > 0) lifted = tf.slice(lifted, [0, 0], [shared, d]);
+        let dv: tf.Tensor2D = tf.add(
+          lifted,
+          tf.tensor2d(positiveRowsOf(own, userData, ownColumn, rows, shared, d), [shared, d]),
+        );
+        let du: tf.Tensor2D = tf.tensor2d(duData, [rows, d]);
+        if (extra > 0) {
+          const [duExtra, dvExtra] = extraGradients(
+            extraProbabilities as Float32Array,
+            sc,
+            inputs.userValues as Float32Array,
+            inputs.extraValues as Float32Array,
+            rows,
+            extra,
+            d,
+          );
+          du = tf.add(du, tf.tensor2d(duExtra, [rows, d]));
+          dv = tf.concat([dv, tf.tensor2d(dvExtra, [rows * extra, d])], 0);
+        }
+        return [du, dv];
+      },
+    },
+  };
 }
 
 /** The extra columns' share of dU (B x d) and their own gradient (B k x d), from g_im = s_i P_im. */
