@@ -89,6 +89,12 @@ describe('rejectImpressionNegatives', () => {
 
   it('refuses NaN, missing labels and a bad purpose', () => {
     expect(() => rejectImpressionNegatives([1, Number.NaN])).toThrow(/labels: row 1 is NaN/);
+    expect(() => rejectImpressionNegatives(['click', '  '], { column: 'event' })).toThrow(
+      /event: row 1 is empty/,
+    );
+    expect(() => rejectImpressionNegatives(['click', ''], { positiveLabels: ['click'] })).toThrow(
+      /labels: row 1 is empty/,
+    );
     expect(codeOf(() => rejectImpressionNegatives([1, undefined as unknown as number]))).toBe(
       'RAREFY_INVALID_LABEL',
     );
@@ -145,6 +151,7 @@ describe('buildInteractions', () => {
     const columns = { users: ['a', 'a', 'b'], items: ['x', 'y', 'x'], labels: [1, 0, 1] };
     expect(codeOf(() => buildInteractions(columns))).toBe('RAREFY_INVALID_LABEL');
     expect(() => buildInteractions(columns)).toThrow(/-55% absolute.*purpose: 'ranking'/);
+    expect(() => buildInteractions({ ...columns, labelColumn: 'event' })).toThrow(/^event: 1 of 3 rows/);
     const ranking = buildInteractions({ ...columns, purpose: 'ranking' });
     expect(Array.from(ranking.sourceRows)).toEqual([0, 1, 2]);
     const clicks = buildInteractions({ ...columns, labels: ['click', 'buy', 'click'] });

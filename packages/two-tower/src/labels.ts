@@ -147,6 +147,15 @@ export function rejectImpressionNegatives(
         { input: column, row },
       );
     }
+    // An empty field is a missing label, not an engagement (it would pass every check below).
+    if (typeof value === 'string' && value.trim() === '') {
+      throw new RarefyInputError(
+        'RAREFY_INVALID_LABEL',
+        `${column}: row ${row} is empty`,
+        'fill in every label, or drop the rows without one',
+        { input: column, row },
+      );
+    }
     const key = labelKey(value);
     if (positives?.has(key)) continue;
     const isImpression = impressions
@@ -191,6 +200,8 @@ export interface InteractionColumns {
   minRating?: number;
   /** Event or label per row, checked by {@link rejectImpressionNegatives} (refused for retrieval). */
   labels?: ArrayLike<LabelValue>;
+  /** The name of the label column in errors (default `labels`), e.g. the file's column name. */
+  labelColumn?: string;
   /** Label vocabulary for the check (see {@link ImpressionCheckOptions}). */
   positiveLabels?: readonly LabelValue[];
   /** Label vocabulary for the check (see {@link ImpressionCheckOptions}). */
@@ -306,7 +317,7 @@ export function buildInteractions(
   }
   if (columns.labels !== undefined) {
     rejectImpressionNegatives(columns.labels, {
-      column: 'labels',
+      column: columns.labelColumn ?? 'labels',
       ...(columns.purpose !== undefined ? { purpose: columns.purpose } : {}),
       ...(columns.positiveLabels !== undefined ? { positiveLabels: columns.positiveLabels } : {}),
       ...(columns.impressionLabels !== undefined ? { impressionLabels: columns.impressionLabels } : {}),
