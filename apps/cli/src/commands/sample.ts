@@ -33,7 +33,7 @@ import {
   printClickHouseSample,
   sampleClickHouse,
 } from './sample-clickhouse.js';
-import { type LoadedModel, openBatchesForModel, releasePilot, type ScoringRuntime } from './score.js';
+import { type LoadedModel, openBatchesForModel, releasePilot } from './score.js';
 import {
   addPilotOptions,
   addRecipeOptions,
@@ -41,6 +41,7 @@ import {
   loadCliPilot,
   type PilotCliOptions,
   type PilotCorrectionChoice,
+  type PilotModelInfo,
   pilotCorrectionChoice,
   pilotModelInfo,
   planOptions,
@@ -117,13 +118,7 @@ export interface SampleCommandResult {
    * With `--pilot`: the model that drove the design (absolute path, kind), what scored it and why
    * (for a network: TensorFlow.js or onnxruntime, timed on the first batch unless `--runtime` forces one).
    */
-  pilotModel?: {
-    path: string;
-    kind: string;
-    runtime: ScoringRuntime;
-    runtimeReason: string;
-    tfjsBackend?: string;
-    runtimeMilliseconds?: Partial<Record<ScoringRuntime, number>>;
+  pilotModel?: PilotModelInfo & {
     /**
      * The estimator to fit a final logistic model on this sample with (`correctionForPilot`):
      * `log-odds` (the offset column) after a logistic pilot, `ipw` (the weight column) after any

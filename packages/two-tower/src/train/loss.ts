@@ -715,26 +715,7 @@ export function inBatchSoftmaxLoss(
       }
       logits = tf.concat([logits, tf.tensor2d(values, [rows, extra])], 1);
     }
-    if (entries !== undefined && entries.length > 0) {
-      const flat = new Int32Array(entries.length);
-      let count = 0;
-      for (let k = 0; k < entries.length; k++) {
-        const at = entries[k] as number;
-        const i = Math.floor(at / columns);
-        const j = at - i * columns;
-        if (j !== ownColumn(i)) flat[count++] = i * width + j;
-      }
-      if (count > 0) {
-        logits = tf.reshape(
-          tf.tensorScatterUpdate(
-            tf.reshape(logits, [rows * width]),
-            tf.tensor2d(flat.subarray(0, count), [count, 1], 'int32'),
-            tf.fill([count], MASKED_LOGIT),
-          ),
-          [rows, width],
-        );
-      }
-    }
+    logits = maskEntries(logits, entries, columns, ownColumn, (i, j) => i * width + j);
     // P' = softmax of these logits, in which a row's positive counts m_p times instead of once.
     const probabilities = tf.softmax(logits) as tf.Tensor2D;
     const positiveIndex = new Int32Array(rows);
@@ -823,26 +804,9 @@ export function inBatchSoftmaxLoss(
         bias.set(negativeLse);
         bias[rows] = SENTINEL;
         let transposedLogits = tf.fused.matMul({ a, b, bias: tf.tensor1d(bias) }) as tf.Tensor2D;
-        if (entries !== undefined && entries.length > 0) {
-          const flat = new Int32Array(entries.length);
-          let count = 0;
-          for (let k = 0; k < entries.length; k++) {
-            const at = entries[k] as number;
-            const i = Math.floor(at / columns);
-            const j = at - i * columns;
-            if (j !== ownColumn(i) && j < shared) flat[count++] = j * (rows + 1) + i;
-          }
-          if (count > 0) {
-            transposedLogits = tf.reshape(
-              tf.tensorScatterUpdate(
-                tf.reshape(transposedLogits, [shared * (rows + 1)]),
-                tf.tensor2d(flat.subarray(0, count), [count, 1], 'int32'),
-                tf.fill([count], MASKED_LOGIT),
-              ),
-              [shared, rows + 1],
-            );
-          }
-        }
+        transposedLogits = maskEntries(transposedLogits, entries, columns, ownColumn, (i, j) =>
+          j < shared ? j * (rows + 1) + i : -1,
+        );
         // e^SENTINEL (s c) ⊙ U with a zero last row: the sentinel column drops out of the product.
         const weightedData = new Float32Array((rows + 1) * d);
         const boost = Math.exp(SENTINEL);
@@ -857,7 +821,9 @@ export function inBatchSoftmaxLoss(
           tf.tensor2d(positiveRows, [shared, d]),
         );
         if (extra > 0) {
-          const [duExtra, dvExtra] = extraGradients(
+          [du, dv] = withExtraGradients(
+            du,
+            dv,
             extraProbabilities as Float32Array,
             sc,
             userValues as Float32Array,
@@ -866,14 +832,46 @@ export function inBatchSoftmaxLoss(
             extra,
             d,
           );
-          du = tf.add(du, tf.tensor2d(duExtra, [rows, d]));
-          dv = tf.concat([dv, tf.tensor2d(dvExtra, [rows * extra, d])], 0);
         }
         return [du, dv];
       },
     };
   });
   return op(users, items);
+}
+
+/**
+ * `logits` with {@link MASKED_LOGIT} at every excluded entry `i * columns + j` of `entries` other than
+ * a row's own column; `at(i, j)` is where entry (i, j) lies in the flattened logits (-1: not in them).
+ */
+function maskEntries(
+  logits: tf.Tensor2D,
+  entries: Int32Array | undefined,
+  columns: number,
+  ownColumn: (i: number) => number,
+  at: (i: number, j: number) => number,
+): tf.Tensor2D {
+  if (entries === undefined || entries.length === 0) return logits;
+  const flat = new Int32Array(entries.length);
+  let count = 0;
+  for (let k = 0; k < entries.length; k++) {
+    const entry = entries[k] as number;
+    const i = Math.floor(entry / columns);
+    const j = entry - i * columns;
+    if (j === ownColumn(i)) continue;
+    const position = at(i, j);
+    if (position >= 0) flat[count++] = position;
+  }
+  if (count === 0) return logits;
+  const [height, width] = logits.shape;
+  return tf.reshape(
+    tf.tensorScatterUpdate(
+      tf.reshape(logits, [height * width]),
+      tf.tensor2d(flat.subarray(0, count), [count, 1], 'int32'),
+      tf.fill([count], MASKED_LOGIT),
+    ),
+    [height, width],
+  );
 }
 
 /**
@@ -1023,27 +1021,7 @@ function columnLayoutPath(
     b: tf.tensor2d(bData, [inner, stride]),
     bias: tf.tensor1d(biasData),
   }) as tf.Tensor2D;
-  const entries = inputs.entries;
-  if (entries !== undefined && entries.length > 0) {
-    const flat = new Int32Array(entries.length);
-    let count = 0;
-    for (let k = 0; k < entries.length; k++) {
-      const at = entries[k] as number;
-      const i = Math.floor(at / columns);
-      const j = at - i * columns;
-      if (j !== ownColumn(i)) flat[count++] = j * stride + i;
-    }
-    if (count > 0) {
-      logits = tf.reshape(
-        tf.tensorScatterUpdate(
-          tf.reshape(logits, [columns * stride]),
-          tf.tensor2d(flat.subarray(0, count), [count, 1], 'int32'),
-          tf.fill([count], MASKED_LOGIT),
-        ),
-        [columns, stride],
-      );
-    }
-  }
+  logits = maskEntries(logits, inputs.entries, columns, ownColumn, (i, j) => j * stride + i);
   const softmax = tf.softmax(logits) as tf.Tensor2D;
   // The sentinel column as a product with a unit vector: the backend's Slice of one strided column
   // costs several times more on wasm.
@@ -1140,7 +1118,9 @@ function columnLayoutPath(
         );
         let du: tf.Tensor2D = tf.tensor2d(duData, [rows, d]);
         if (extra > 0) {
-          const [duExtra, dvExtra] = extraGradients(
+          [du, dv] = withExtraGradients(
+            du,
+            dv,
             extraProbabilities as Float32Array,
             sc,
             inputs.userValues as Float32Array,
@@ -1149,8 +1129,6 @@ function columnLayoutPath(
             extra,
             d,
           );
-          du = tf.add(du, tf.tensor2d(duExtra, [rows, d]));
-          dv = tf.concat([dv, tf.tensor2d(dvExtra, [rows * extra, d])], 0);
         }
         return [du, dv];
       },
@@ -1158,8 +1136,13 @@ function columnLayoutPath(
   };
 }
 
-/** The extra columns' share of dU (B x d) and their own gradient (B k x d), from g_im = s_i P_im. */
-function extraGradients(
+/**
+ * dU and dV with the extra columns' share: dU gains sum_m g_im e_im (B x d) and dV gets the extra
+ * columns' own gradient g_im u_i (B k x d) appended, from g_im = s_i P_im.
+ */
+function withExtraGradients(
+  du: tf.Tensor2D,
+  dv: tf.Tensor2D,
   weights: Float32Array,
   scales: Float32Array | undefined,
   userValues: Float32Array,
@@ -1167,7 +1150,7 @@ function extraGradients(
   rows: number,
   extra: number,
   d: number,
-): [Float32Array, Float32Array] {
+): [tf.Tensor2D, tf.Tensor2D] {
   const duExtra = new Float32Array(rows * d);
   const dvExtra = new Float32Array(rows * extra * d);
   for (let i = 0; i < rows; i++) {
@@ -1182,7 +1165,10 @@ function extraGradients(
       }
     }
   }
-  return [duExtra, dvExtra];
+  return [
+    tf.add(du, tf.tensor2d(duExtra, [rows, d])),
+    tf.concat([dv, tf.tensor2d(dvExtra, [rows * extra, d])], 0),
+  ];
 }
 
 interface Sizes {
@@ -1238,7 +1224,9 @@ function typedArrayPath(
       let dv = tf.transpose(tf.matMul(tf.transpose(savedUsers), g)) as tf.Tensor2D;
       if (cacheRows > 0) dv = tf.slice(dv, [0, 0], [shared, d]);
       if (extra > 0) {
-        const [duExtra, dvExtra] = extraGradients(
+        [du, dv] = withExtraGradients(
+          du,
+          dv,
           extraGradient as Float32Array,
           undefined,
           extras.userValues as Float32Array,
@@ -1247,8 +1235,6 @@ function typedArrayPath(
           extra,
           d,
         );
-        du = tf.add(du, tf.tensor2d(duExtra, [rows, d]));
-        dv = tf.concat([dv, tf.tensor2d(dvExtra, [rows * extra, d])], 0);
       }
       if (upstream !== 1) {
         du = tf.mul(du, upstream);
