@@ -95,7 +95,7 @@ async function rarefy(args: string[]) {
 
 interface TrainJson {
   metrics: Record<string, number>;
-  baselines: { popularity: { metrics: Record<string, number> } };
+  baselines: { popularity: { metrics: Record<string, number> } & Record<string, unknown> };
   examplesPerSecond: number;
   seconds: number;
   out: string;
@@ -133,6 +133,8 @@ describe('rarefy train-retrieval, eval-retrieval, index', () => {
       expect(result.metrics[key]).toBeGreaterThanOrEqual(0);
       expect(result.metrics[key]).toBeLessThanOrEqual(1);
       expect(result.baselines.popularity.metrics[key]).toBeGreaterThanOrEqual(0);
+      // The contract's reading: the same keys directly on the baseline.
+      expect(result.baselines.popularity[key]).toBe(result.baselines.popularity.metrics[key]);
     }
     // The clustered structure is learnable: the model beats chance by far.
     expect(result.metrics['recall@10']).toBeGreaterThan(10 / result.data.items);

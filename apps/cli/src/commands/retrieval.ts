@@ -81,6 +81,8 @@ interface EvaluationJson {
     items: number;
     testPairs: number;
     recall: Record<string, number | null>;
+    /** The same recall with the bucket's items ranked on their own (models only, not baselines). */
+    withinBucket?: Record<string, number | null>;
   }>;
   coverage: Record<string, number>;
   users: number;
@@ -88,10 +90,22 @@ interface EvaluationJson {
   maskTrainItems?: boolean;
 }
 
+/** A baseline's evaluation: its metrics at the top level, and the same layout as the model's. */
+export type BaselineJson = EvaluationJson & Record<string, unknown>;
+
+function baselineJson(evaluation: RetrievalEvaluation): BaselineJson {
+  const json = evaluationJson(evaluation);
+  return { ...json.metrics, ...json };
+}
+
 /** What `rarefy train-retrieval --json` prints. */
 export interface TrainRetrievalResult extends EvaluationJson {
   protocol: Protocol;
-  baselines: { popularity?: EvaluationJson; itemKnn?: EvaluationJson };
+  /**
+   * The baselines on the same split, each with the model's metric keys at its top level
+   * (`baselines.popularity["recall@100"]`) as well as the model's layout (`metrics`, `byPopularity`, ...).
+   */
+  baselines: { popularity?: BaselineJson; itemKnn?: BaselineJson };
   /** TFRS protocol: the same top-K with each user's training items masked. */
   masked?: EvaluationJson;
   training: {
@@ -118,6 +132,7 @@ function evaluationJson(evaluation: RetrievalEvaluation | EmbeddingEvaluation): 
       items: bucket.items,
       testPairs: bucket.testPairs,
       recall: { ...bucket.recall },
+      ...(bucket.withinBucket ? { withinBucket: { ...bucket.withinBucket } } : {}),
     })),
     coverage: { ...evaluation.coverage },
     users: evaluation.users,
@@ -269,8 +284,8 @@ export async function trainRetrieval(
       protocol,
       ...evaluationJson(evaluation),
       baselines: {
-        ...(popularity ? { popularity: evaluationJson(popularity) } : {}),
-        ...(itemKnn ? { itemKnn: evaluationJson(itemKnn) } : {}),
+        ...(popularity ? { popularity: baselineJson(popularity) } : {}),
+        ...(itemKnn ? { itemKnn: baselineJson(itemKnn) } : {}),
       },
       ...(result.maskedEvaluation ? { masked: evaluationJson(result.maskedEvaluation) } : {}),
       training: {
