@@ -4,6 +4,9 @@ import type { ItemFrequency } from './logq.js';
 /** Largest p_hat used by `expectedCount`, so that -ln(1 - p_hat) stays finite (about 13.8). */
 export const MAX_BATCH_PROBABILITY = 1 - 1e-6;
 
+/** How many observed gaps a bucket needs before the bias-corrected estimate replaces the average. */
+const MIN_OBSERVATIONS = 2;
+
 /** The largest global step the estimator can count to (A is stored as 32-bit unsigned steps). */
 const MAX_STEP = 4294967295;
 
@@ -37,6 +40,16 @@ export interface StreamingFrequencyOptions {
   alpha?: number;
   /** Seed of the hash functions (default 0); every array gets its own hash seed drawn from it. */
   seed?: number | string;
+  /**
+   * Read each bucket's gap average with Adam's bias correction (default true): after n observed gaps
+   * the estimate is the alpha-weighted mean of the gaps seen, (Bgap - (1 - alpha)^n Bgap_0) /
+   * (1 - (1 - alpha)^n), from the second observed gap on, instead of an average that starts at the
+   * prior |corpus| / B and needs about 1 / alpha sightings to forget it. The state and its update are the paper's; only the read differs, and
+   * the two agree once n is large. Short training runs need it: on MovieLens' TFRS split (8 epochs
+   * of 80 steps) streaming log Q without it reached recall@100 0.134 against 0.181 with exact
+   * counts, because popular items still read a gap near the uniform one.
+   */
+  debias?: boolean;
 }
 
 /** The state of one bucket, as {@link StreamingFrequencyEstimator.inspect} reports it. */
@@ -103,6 +116,10 @@ export class StreamingFrequencyEstimator implements ItemFrequency {
   private readonly lastSeen: Uint32Array;
   /** Bgap per array, concatenated. */
   private readonly gaps: Float64Array;
+  /** (1 - alpha)^n per bucket, n = the gaps it has observed (for the bias correction); null when off. */
+  private readonly decays: Float32Array | null;
+  /** The largest (1 - alpha)^n at which the bias-corrected estimate is used. */
+  private readonly debiasBelow: number;
   /** Per item: the last step it was processed, to visit each distinct item of a batch once. */
   private readonly itemStamp: Uint32Array;
   private t = 0;
@@ -144,6 +161,9 @@ export class StreamingFrequencyEstimator implements ItemFrequency {
     for (let k = 0; k < arrays; k++) this.hashSeeds[k] = rng.nextUint32() | 0;
     this.lastSeen = new Uint32Array(arrays * buckets);
     this.gaps = new Float64Array(arrays * buckets).fill(this.initialGap);
+    this.decays = (options.debias ?? true) ? new Float32Array(arrays * buckets).fill(1) : null;
+    // (1 - alpha)^n <= this threshold <=> n >= MIN_OBSERVATIONS (halfway to the next power, for float32).
+    this.debiasBelow = (1 - alpha) ** (MIN_OBSERVATIONS - 0.5);
     this.itemStamp = new Uint32Array(options.corpusSize);
   }
 
@@ -204,21 +224,36 @@ export class StreamingFrequencyEstimator implements ItemFrequency {
         const previous = this.lastSeen[slot] as number;
         if (previous !== 0) {
           this.gaps[slot] = keep * (this.gaps[slot] as number) + alpha * (t - previous);
+          if (this.decays !== null) this.decays[slot] = keep * (this.decays[slot] as number);
         }
         this.lastSeen[slot] = t;
       }
     }
   }
 
-  /** The largest Bgap over the arrays for `item`. */
+  /** The largest gap estimate over the arrays for `item` (bias-corrected when `debias`). */
   private maxGap(item: number): number {
     const H = this.buckets;
     let gap = 0;
     for (let array = 0; array < this.arrays; array++) {
       const slot = array * H + (fmix32(item ^ (this.hashSeeds[array] as number)) % H);
-      gap = Math.max(gap, this.gaps[slot] as number);
+      gap = Math.max(gap, this.gapAt(slot));
     }
     return gap;
+  }
+
+  /**
+   * The gap estimate of one bucket: Bgap, or (debias, once the bucket has observed
+   * {@link MIN_OBSERVATIONS} gaps) the alpha-weighted mean of its observed gaps: with n gaps,
+   * Bgap = d Bgap_0 + sum_k w_k g_k where d = (1 - alpha)^n and sum_k w_k = 1 - d. A bucket with
+   * fewer gaps keeps the prior-weighted average: one gap alone is too noisy (a rare item seen in two
+   * consecutive batches by chance reads a gap of 1).
+   */
+  private gapAt(slot: number): number {
+    const average = this.gaps[slot] as number;
+    const decay = this.decays === null ? 1 : (this.decays[slot] as number);
+    if (decay > this.debiasBelow) return average;
+    return (average - decay * this.initialGap) / (1 - decay);
   }
 
   /**
