@@ -56,8 +56,8 @@ export interface TrainTwoTowerOptions {
   readonly negatives?: NegativeOptions;
   /** The log Q correction (default `exact`). */
   readonly logQ?: LogQMode;
-  /** Options of the streaming estimator (`logQ: 'streaming'`): buckets H, arrays m, alpha, hash seed. */
-  readonly frequency?: Pick<StreamingFrequencyOptions, 'buckets' | 'arrays' | 'alpha' | 'seed'>;
+  /** Options of the streaming estimator (`logQ: 'streaming'`): buckets H, arrays m, alpha, hash seed, debias. */
+  readonly frequency?: Pick<StreamingFrequencyOptions, 'buckets' | 'arrays' | 'alpha' | 'seed' | 'debias'>;
   /** Positive downsampling of popular items (B.1) before batching; off unless given. */
   readonly downsampling?: { readonly a: number };
   /** Mask every known training positive of the row's user, not only accidental hits (default false). */
