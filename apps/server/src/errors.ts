@@ -113,7 +113,7 @@ export class RarefyServerError extends Error {
  * True when `error` is a {@link RarefyServerError}, optionally of the given code.
  *
  * @param error - anything thrown
- * @param code - the code to match (any when left out)
+ * @param code - the code to match (every code when left out)
  * @returns whether it is one
  * @example
  * ```ts

@@ -145,7 +145,7 @@ function vocabularyInline(input: JsonObject, vocabulary: readonly string[]): Jso
 
 /**
  * `towerInputs` as the manifest holds it: the id vocabulary of `user` and `item` moved into its own
- * file (a JSON array of ids, as `item-ids.json`: any string is a valid id), which the id input names
+ * file (a JSON array of ids, as `item-ids.json`, where every string is a valid id), which the id input names
  * (`vocabularyFile`, with `vocabularySize`), so that a manifest of millions of users stays small.
  */
 function towerInputsOnDisk(towerInputs: JsonObject): { record: JsonObject; files: SavedModelFile[] } {

@@ -32,7 +32,7 @@ export interface NegativeOptions {
   readonly crossBatch?: { readonly batches: number; readonly warmupSteps?: number };
   /**
    * Extra negatives of one training row: called with the row's index in the training data, its user
-   * and its positive item; returns item indices (any number, padded to the batch's longest list).
+   * and its positive item; returns item indices (as many as the rule gives, padded to the batch's longest list).
    */
   readonly rowNegatives?: (row: number, user: number, item: number) => ArrayLike<number>;
   /** Online selection among the shared negatives (default none: all are kept). */
